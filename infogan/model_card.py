@@ -1,0 +1,116 @@
+"""The README.md model card of a checkpoint folder: Hub metadata header, previews, metrics and training facts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import ModelCard, ModelCardData
+
+from .config import InfoGANConfig
+from .latent import CategoricalCode
+from .visualize import sample_grid, save_image, traversal_grid
+
+PREVIEW_SEED = 0
+
+
+def write_preview_images(model: Any, folder: Path) -> list[str]:
+    """Write samples.png and one traversal_<code>.png per code (fixed seed, so they are comparable); return names."""
+    scale = 2 if model.config.image_size <= 32 else 1
+    names = ["samples.png"]
+    save_image(sample_grid(model, seed=PREVIEW_SEED), folder / "samples.png", scale=scale)
+    for code in model.codes:
+        name = f"traversal_{code.name}.png"
+        save_image(traversal_grid(model, code.name, seed=PREVIEW_SEED), folder / name, scale=scale)
+        names.append(name)
+    return names
+
+
+def build_model_card(config: InfoGANConfig, images: list[str]) -> ModelCard:
+    """A model card whose every number comes from `config.metadata` (written by the trainer and the evaluator)."""
+    meta = config.metadata
+    dataset = meta.get("dataset", {})
+    card_data = ModelCardData(
+        library_name="infogan-explorer",
+        license=dataset.get("license", "mit"),
+        license_name=dataset.get("license_name"),
+        license_link=dataset.get("license_link"),
+        tags=["infogan", "gan", "disentanglement", "pytorch", "unconditional-image-generation"],
+        datasets=[dataset["hub_id"]] if dataset.get("hub_id") else None,
+        pipeline_tag="unconditional-image-generation",
+    )
+    title = meta.get("title", f"InfoGAN on {dataset.get('name', 'images')}")
+    lines = [f"# {title}", ""]
+    lines += [
+        f"An [InfoGAN](https://arxiv.org/abs/1606.03657) generating {config.image_size}×{config.image_size} "
+        f"{'RGB' if config.channels == 3 else 'greyscale'} images, trained **unsupervised** (labels are never "
+        "shown to any network). Open it in the live latent explorer, or use it from Python:",
+        "",
+        "```python",
+        "from infogan import InfoGAN",
+        f'model = InfoGAN.from_pretrained("{meta.get("repo_id", "path/to/this/folder")}")',
+        f"images = model.generate(n=8, seed=0, codes={_example_codes(config)})  # (8, C, H, W) in [0, 1]",
+        "codes = model.infer_codes(images)  # Q reads the codes back",
+        "```",
+        "",
+        "## Latent codes",
+        "",
+        f"Noise z: {config.latent.noise_dim} dims, N(0, I).",
+        "",
+        "| code | kind | prior | what it controls |",
+        "|---|---|---|---|",
+    ]
+    notes = meta.get("code_notes", {})
+    for code in config.latent.codes:
+        if isinstance(code, CategoricalCode):
+            prior = f"uniform over {code.size} categories" + (
+                f" (labels: {', '.join(code.labels)})" if code.labels else ""
+            )
+        else:
+            prior = f"Uniform({code.low:g}, {code.high:g})"
+        lines.append(f"| `{code.name}` | {code.kind} | {prior} | {notes.get(code.name, '')} |")
+    if images:
+        lines += ["", "## Samples and traversals", ""]
+        lines += [f"Fixed seed {PREVIEW_SEED}. Traversals: rows are samples, columns sweep one code "
+                  "(categories, or −2…+2 for continuous codes; the prior is −1…+1).", ""]  # fmt: skip
+        lines += [f"**{Path(name).stem.replace('_', ' ')}**\n\n![{name}]({name})\n" for name in images]
+    metrics = meta.get("metrics")
+    if metrics:
+        lines += ["## Measured metrics", "", meta.get("metrics_note", ""), "", "```json"]
+        lines += [json.dumps(metrics, indent=2), "```", ""]
+    training = meta.get("training")
+    if training:
+        lines += ["## Training", "", "| | |", "|---|---|"]
+        lines += [f"| {k.replace('_', ' ')} | {_format(v)} |" for k, v in training.items()]
+        lines.append("")
+    if dataset:
+        lines += ["## Data", "", f"{dataset.get('name', '')}: {dataset.get('terms', '')}", ""]
+    lines += [
+        "## Citation",
+        "",
+        "```bibtex",
+        "@inproceedings{chen2016infogan,",
+        "  title={InfoGAN: Interpretable Representation Learning by Information Maximizing Generative "
+        "Adversarial Nets},",
+        "  author={Chen, Xi and Duan, Yan and Houthooft, Rein and Schulman, John and Sutskever, Ilya and "
+        "Abbeel, Pieter},",
+        "  booktitle={NeurIPS},",
+        "  year={2016}",
+        "}",
+        "```",
+    ]
+    return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+
+
+def _example_codes(config: InfoGANConfig) -> dict[str, Any]:
+    return {c.name: (c.labels[0] if c.labels else 0) if isinstance(c, CategoricalCode) else 0.5
+            for c in config.latent.codes[:2]}  # fmt: skip
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (dict, list)):
+        return "`" + json.dumps(value) + "`"
+    return str(value)

@@ -1,0 +1,89 @@
+"""Train an InfoGAN: `python train.py --preset mnist --data-dir ../shared/data --out runs/mnist`.
+
+Kill it any time; `--resume` continues from the last checkpoint exactly (same batches, same noise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import fields, replace
+
+import torch
+
+from infogan import available_presets, load_preset
+from infogan.data import DATASETS, load_dataset
+from infogan.trainer import TrainConfig, Trainer, TrainingDiverged
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--preset", default="mnist",
+                        help=f"model + training defaults: one of {available_presets()} or a preset .json file")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), help="override the preset's dataset")
+    parser.add_argument("--data-dir", default="data",
+                        help="dataset root (torchvision layout; downloaded there when online). For --dataset folder: "
+                             "any folder of images, searched recursively")
+    parser.add_argument("--out", required=True, help="run folder for logs, previews, checkpoints and the model")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--steps", type=int, help="total optimisation steps (overrides the preset)")
+    parser.add_argument("--epochs", type=float, help="total epochs instead of --steps")
+    parser.add_argument("--batch-size", type=int, help="images per step")
+    parser.add_argument("--lr-g", type=float, help="generator learning rate")
+    parser.add_argument("--lr-d", type=float, help="discriminator/Q learning rate")
+    parser.add_argument("--lambda-cat", type=float, dest="lambda_categorical", help="λ for categorical codes")
+    parser.add_argument("--lambda-cont", type=float, dest="lambda_continuous", help="λ for continuous codes")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights, data order and latent samples")
+    parser.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--log-every", type=int, help="steps between log lines")
+    parser.add_argument("--sample-every", type=int, help="steps between sample/traversal grids")
+    parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    parser.add_argument("--no-eval", action="store_true", help="skip test-set accuracy at checkpoints")
+    parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the final model to this Hub repo")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        preset = load_preset(args.preset)
+        known = {f.name for f in fields(TrainConfig)}
+        config = TrainConfig(**{k: v for k, v in preset.training.items() if k in known})
+        unknown = set(preset.training) - known
+        if unknown:
+            raise ValueError(f"preset {preset.name}: unknown training key(s) {sorted(unknown)}")
+        overrides = {k: getattr(args, k) for k in ("dataset", "batch_size", "lr_g", "lr_d", "lambda_categorical",
+                     "lambda_continuous", "seed", "device", "log_every", "sample_every", "checkpoint_every",
+                     "steps")}  # fmt: skip
+        config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+        model_config = preset.model
+        data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels)
+        if args.epochs:
+            config = replace(config, steps=max(1, math.ceil(args.epochs * len(data) / config.batch_size)))
+        eval_data = None
+        if not args.no_eval and DATASETS[config.dataset].class_names:
+            eval_data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels,
+                                     split="test")  # fmt: skip
+        trainer = Trainer(model_config, config, data, args.out, eval_data=eval_data, resume=args.resume)
+        print(f"training {preset.name} on {config.dataset} ({len(data)} images) on {trainer.device}, "
+              f"{torch.get_num_threads()} threads, {config.steps} steps → {args.out}", file=sys.stderr)  # fmt: skip
+        model = trainer.train()
+    except (ValueError, FileNotFoundError, FileExistsError, TrainingDiverged) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with --resume (last checkpoint in {args.out})", file=sys.stderr)
+        return 130
+    print(f"done: model in {args.out}/model", file=sys.stderr)
+    if args.push_to_hub:
+        url = model.push_to_hub(args.push_to_hub)
+        print(f"pushed to {url}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
