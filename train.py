@@ -14,7 +14,7 @@ import torch
 
 from infogan import available_presets, load_preset
 from infogan.data import DATASETS, load_dataset
-from infogan.trainer import TrainConfig, Trainer, TrainingDiverged
+from infogan.trainer import TrainConfig, Trainer, TrainingDivergedError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"training {preset.name} on {config.dataset} ({len(data)} images) on {trainer.device}, "
               f"{torch.get_num_threads()} threads, {config.steps} steps → {args.out}", file=sys.stderr)  # fmt: skip
         model = trainer.train()
-    except (ValueError, FileNotFoundError, FileExistsError, TrainingDiverged) as err:
+    except (ValueError, FileNotFoundError, FileExistsError, TrainingDivergedError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

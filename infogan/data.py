@@ -36,7 +36,7 @@ class DatasetSource:
     """How to load one dataset, plus the facts a model card must state about it."""
 
     title: str
-    load: Callable[[Path, int, int, str, "DatasetSource"], ImageData]
+    load: Callable[[Path, int, int, str, DatasetSource], ImageData]
     license: str
     terms: str
     hub_id: str | None = None
@@ -72,7 +72,9 @@ def load_dataset(name: str, data_dir: str | Path, image_size: int, channels: int
 # ---- loaders ------------------------------------------------------------------------------------------------------
 
 
-def _load_torchvision_digits(root: Path, image_size: int, channels: int, split: str, source: DatasetSource) -> ImageData:
+def _load_torchvision_digits(
+    root: Path, image_size: int, channels: int, split: str, source: DatasetSource
+) -> ImageData:
     """MNIST-style datasets: torchvision reads the IDX files (or downloads them when online)."""
     dataset_class = getattr(torchvision.datasets, source.torchvision_class)
     try:

@@ -60,7 +60,7 @@ class CategoricalCode:
             if self.labels and value in self.labels:
                 return self.labels.index(value)
             raise ValueError(f"code {self.name!r}: unknown category {value!r}; expected {allowed}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_integer_tensor(value):
+        if isinstance(value, bool) or (not isinstance(value, (int, float)) and not _is_integer_tensor(value)):
             raise ValueError(f"code {self.name!r}: expected {allowed}, got {type(value).__name__} {value!r}")
         number = float(value)
         if not math.isfinite(number) or number != int(number) or not 0 <= number < self.size:
@@ -102,7 +102,7 @@ class ContinuousCode:
 
     def check_value(self, value: Any) -> float:
         """Turn a user value into a float; raise ValueError for non-numbers, NaN/inf and absurd magnitudes."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)) and not torch.is_tensor(value):
+        if isinstance(value, bool) or (not isinstance(value, (int, float)) and not torch.is_tensor(value)):
             raise ValueError(f"code {self.name!r}: expected a number, got {type(value).__name__} {value!r}")
         number = float(value)
         if not math.isfinite(number) or abs(number) > self.max_abs_value:

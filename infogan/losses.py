@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
 from .latent import CategoricalCode, LatentSpec
 

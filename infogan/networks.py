@@ -7,6 +7,8 @@ paper's Table 1 networks.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -55,7 +57,7 @@ class SharedTrunk(nn.Module):
         channels = _channels(config)
         # No batch norm on the first layer (DCGAN practice; BN on raw pixels hurts).
         layers: list[nn.Module] = [nn.Conv2d(config.channels, channels[0], 4, 2, 1), nn.LeakyReLU(LEAKY_SLOPE, True)]
-        for c_in, c_out in zip(channels, channels[1:], strict=False):
+        for c_in, c_out in itertools.pairwise(channels):
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out)]
             layers += [nn.LeakyReLU(LEAKY_SLOPE, True)]
         layers.append(nn.Flatten())

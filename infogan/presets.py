@@ -30,10 +30,11 @@ def available_presets() -> list[str]:
 def load_preset(name_or_path: str | Path) -> Preset:
     """A preset by name (see `available_presets()`) or from a JSON file path."""
     path = Path(name_or_path)
-    if not path.suffix == ".json":
+    if path.suffix != ".json":
         path = PRESET_DIR / f"{name_or_path}.json"
         if not path.is_file():
-            raise ValueError(f"unknown preset {str(name_or_path)!r}; choose one of {available_presets()} or a .json file")
+            choices = available_presets()
+            raise ValueError(f"unknown preset {str(name_or_path)!r}; choose one of {choices} or a .json file")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:

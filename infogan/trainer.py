@@ -71,7 +71,7 @@ class TrainConfig:
             raise ValueError("Adam betas must lie in [0, 1)")
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDivergedError(RuntimeError):
     """A loss became NaN or inf; the last good checkpoint is kept."""
 
 
@@ -158,7 +158,7 @@ class Trainer:
 
         stats = {"d_loss": loss_d.item(), "g_loss": loss_g.item(), "info_loss": info_g.item()}
         if not all(math.isfinite(v) for v in stats.values()):
-            raise TrainingDiverged(
+            raise TrainingDivergedError(
                 f"non-finite loss at step {self.step + 1}: {stats}. The last good checkpoint is in {self.out_dir} "
                 f"(step {self._saved_step()}); resume it with --resume, e.g. with lower learning rates or λ."
             )
