@@ -24,6 +24,8 @@ def write_preview_images(model: Any, folder: Path) -> list[str]:
         name = f"traversal_{code.name}.png"
         save_image(traversal_grid(model, code.name, seed=PREVIEW_SEED), folder / name, scale=scale)
         names.append(name)
+    for stale in set(p.name for p in folder.glob("traversal_*.png")) - set(names):  # e.g. after renaming a code
+        (folder / stale).unlink()
     return names
 
 
