@@ -10,6 +10,7 @@ Labels are used here and only here: the model never saw them during training.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import sys
@@ -164,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(results, indent=2))
     if args.write_labels:
         config = write_category_labels(model, results.get("test_set", {}))
-        model.config = config.with_metadata(metrics=results)
+        note = (
+            f"Measured with `python -m infogan.evaluate` on {datetime.date.today().isoformat()}: information terms "
+            f"and R² on {args.generated} generated images"
+            + (f"; accuracy (Hungarian-matched) and NMI on the {results['test_set_name']}, whose labels were "
+               "never used in training." if "test_set" in results else ".")
+        )  # fmt: skip
+        model.config = config.with_metadata(metrics=results, metrics_note=note)
         model.save_pretrained(args.checkpoint)
         print(f"wrote labels and metrics into {args.checkpoint}", file=sys.stderr)
     return 0
