@@ -1,0 +1,102 @@
+"""Loss values against hand-computed ones, and where the information term's gradient flows."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from infogan import CategoricalCode, ContinuousCode, LatentSpec
+from infogan.data import ImageData
+from infogan.losses import LOG_STD_MAX, LOG_STD_MIN, d_loss, g_loss, gaussian_nll, info_loss
+from infogan.trainer import TrainConfig, Trainer
+from tests.conftest import tiny_config
+
+SPEC = LatentSpec(noise_dim=2, codes=(CategoricalCode("c", 3), ContinuousCode("u")))
+
+
+def test_d_loss_and_g_loss_by_hand() -> None:
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    sigmoid = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    expected_d = (
+        -(math.log(sigmoid(2.0)) + math.log(sigmoid(-1.0))) / 2
+        - (math.log(1 - sigmoid(0.5)) + math.log(1 - sigmoid(-3.0))) / 2
+    )
+    expected_g = -(math.log(sigmoid(0.5)) + math.log(sigmoid(-3.0))) / 2
+    assert d_loss(real, fake).item() == pytest.approx(expected_d, rel=1e-6)
+    assert g_loss(fake).item() == pytest.approx(expected_g, rel=1e-6)
+
+
+def test_gaussian_nll_by_hand_and_clamped() -> None:
+    value, mean, log_std = torch.tensor([0.3]), torch.tensor([0.1]), torch.tensor([-0.5])
+    sigma = math.exp(-0.5)
+    expected = 0.5 * math.log(2 * math.pi) + math.log(sigma) + 0.5 * ((0.3 - 0.1) / sigma) ** 2
+    assert gaussian_nll(value, mean, log_std).item() == pytest.approx(expected, rel=1e-6)
+    # Outside the clamp the NLL equals the NLL at the bound.
+    assert gaussian_nll(value, mean, torch.tensor([-50.0])).item() == pytest.approx(
+        gaussian_nll(value, mean, torch.tensor([LOG_STD_MIN])).item()
+    )
+    assert gaussian_nll(value, mean, torch.tensor([50.0])).item() == pytest.approx(
+        gaussian_nll(value, mean, torch.tensor([LOG_STD_MAX])).item()
+    )
+
+
+def test_info_loss_is_cross_entropy_on_raw_logits_plus_weighted_gaussian_nll() -> None:
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 0.5]])
+    q = torch.cat([logits, torch.tensor([[0.2, 0.0], [-0.4, -1.0]])], dim=1)  # (B, 3 logits + mean + log_std)
+    codes = {"c": torch.tensor([0, 2]), "u": torch.tensor([0.0, -0.5])}
+
+    # Cross-entropy by hand: -log softmax(logits)[true class], averaged. A softmax applied before F.cross_entropy
+    # (the classic port bug) would give a different, much flatter number.
+    ce = -((2.0 - math.log(math.exp(2) + 1 + math.exp(-1))) + (0.5 - math.log(1 + math.exp(3) + math.exp(0.5)))) / 2
+    nll = (
+        0.5 * math.log(2 * math.pi) * 2 + 0.0 + 0.5 * 0.2**2 + (-1.0) + 0.5 * ((-0.5 + 0.4) / math.exp(-1.0)) ** 2
+    ) / 2
+    total, info = info_loss(SPEC, q, codes, lambda_categorical=1.0, lambda_continuous=0.1)
+
+    assert total.item() == pytest.approx(ce + 0.1 * nll, rel=1e-5)
+    assert F.cross_entropy(logits, codes["c"]).item() == pytest.approx(ce, rel=1e-6)
+    assert F.cross_entropy(logits.softmax(1), codes["c"]).item() != pytest.approx(ce, rel=1e-2)
+    assert info["c"] == pytest.approx(math.log(3) - ce, rel=1e-5)  # H(c) - NLL
+    assert info["u"] == pytest.approx(math.log(2) - nll, rel=1e-5)  # Uniform(-1, 1) has entropy log 2
+
+
+def test_info_loss_lambdas_weight_each_kind() -> None:
+    q = torch.randn(4, SPEC.q_dim, generator=torch.Generator().manual_seed(0))
+    codes = SPEC.sample(4, generator=torch.Generator().manual_seed(1))
+    only_cat, _ = info_loss(SPEC, q, codes, lambda_categorical=1.0, lambda_continuous=0.0)
+    only_cont, _ = info_loss(SPEC, q, codes, lambda_categorical=0.0, lambda_continuous=1.0)
+    both, _ = info_loss(SPEC, q, codes, lambda_categorical=2.0, lambda_continuous=3.0)
+    assert both.item() == pytest.approx(2 * only_cat.item() + 3 * only_cont.item(), rel=1e-5)
+
+
+def test_information_gradient_reaches_generator_trunk_and_q_head(shapes: ImageData) -> None:
+    trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, "unused-out-dir")
+    m, spec = trainer.model, trainer.model.config.latent
+    codes = spec.sample(16, generator=torch.Generator().manual_seed(0))
+    loss, _ = info_loss(spec, m.q_head(m.trunk(m.generator(spec.to_generator_input(codes)))), codes)
+    m.zero_grad(set_to_none=True)
+    loss.backward()
+
+    def has_grad(module: torch.nn.Module) -> bool:
+        return any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+
+    assert has_grad(m.generator), "L_I must train G (paper Eq. 6: min over G and Q)"
+    assert has_grad(m.trunk), "Q shares D's convolutions: L_I must train the shared trunk"
+    assert has_grad(m.q_head)
+    assert not has_grad(m.d_head), "the D head plays no part in L_I"
+
+
+def test_train_step_updates_every_network(shapes: ImageData) -> None:
+    torch.manual_seed(0)
+    trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, "unused-out-dir")
+    m = trainer.model
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    stats = trainer.train_step(trainer.next_batch())
+    after = m.state_dict()
+    for prefix in ("generator.", "trunk.", "d_head.", "q_head."):
+        changed = [k for k in before if k.startswith(prefix) and not torch.equal(before[k], after[k])]
+        assert changed, f"{prefix} parameters were not updated by a train step"
+    assert {"d_loss", "g_loss", "info_loss", "info/shape", "info/width"} <= stats.keys()

@@ -1,0 +1,195 @@
+"""The InfoGAN object: `generate`, `infer_codes`, and the checkpoint folder format (save → load, corrupt files)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file, save_file
+
+from infogan import InfoGAN
+from tests.conftest import tiny_config
+
+CHECKPOINT_FILES = {"config.json", "model.safetensors", "README.md", "samples.png", "traversal_shape.png",
+                    "traversal_width.png"}  # fmt: skip
+
+
+# ---- generate -----------------------------------------------------------------------------------------------------
+
+
+def test_generate_shape_range_and_determinism(model: InfoGAN) -> None:
+    images = model.generate(5, seed=7)
+    assert images.shape == (5, 1, 28, 28) and images.dtype == torch.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert torch.equal(images, model.generate(5, seed=7))
+    assert not torch.equal(images, model.generate(5, seed=8))
+    assert torch.equal(model.generate(1, seed=3, codes={"shape": 1}), model.generate(1, seed=3, codes={"shape": 1}))
+
+
+def test_generate_restores_training_mode_and_does_not_track_grads(model: InfoGAN) -> None:
+    model.train()
+    images = model.generate(2, seed=0)
+    assert model.training and not images.requires_grad
+    model.eval()
+    assert torch.equal(images, model.generate(2, seed=0)), "generate must use eval-mode batch norm"
+
+
+def test_fixing_one_code_leaves_every_other_draw_unchanged(model: InfoGAN) -> None:
+    free = model.latent_values(4, seed=11)
+    fixed = model.latent_values(4, seed=11, codes={"shape": 2, "width": 1.5})
+    assert torch.equal(free["z"], fixed["z"])
+    assert torch.equal(fixed["shape"], torch.tensor([2, 2, 2, 2]))
+    assert torch.equal(fixed["width"], torch.full((4,), 1.5))
+    only_shape = model.latent_values(4, seed=11, codes={"shape": 0})
+    assert torch.equal(only_shape["width"], free["width"]), "fixing shape must not re-draw width"
+
+
+def test_changing_one_code_changes_the_image(model: InfoGAN) -> None:
+    a = model.generate(1, seed=0, codes={"shape": 0, "width": -2.0})
+    b = model.generate(1, seed=0, codes={"shape": 0, "width": 2.0})  # ±2: beyond the prior, allowed
+    c = model.generate(1, seed=0, codes={"shape": 1, "width": -2.0})
+    assert not torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_categorical_codes_accept_labels(model: InfoGAN) -> None:
+    labelled = InfoGAN(tiny_config(labels=("bar", "pillar", "blob")))
+    labelled.load_state_dict(model.state_dict())
+    assert torch.equal(labelled.generate(2, seed=1, codes={"shape": "pillar"}), model.generate(2, 1, {"shape": 1}))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"codes": {"width": math.nan}}, r"code 'width'.*finite number within ±10"),
+        ({"codes": {"width": math.inf}}, r"code 'width'.*finite number within ±10"),
+        ({"codes": {"shape": 3}}, r"code 'shape'.*out of range; expected an index 0\.\.2"),
+        ({"codes": {"shape": "square"}}, r"code 'shape': unknown category 'square'"),
+        ({"codes": {"colour": 1}}, r"unknown code 'colour'; this model's codes are \['shape', 'width'\]"),
+        ({"codes": {"shape": [0, 1]}, "n": 3}, "got 2 values for 3 samples"),
+        ({"n": 0}, r"n must be an integer in \[1, 4096\]"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"seed": 1.5}, "seed must be a non-negative integer"),
+    ],
+)
+def test_generate_rejects_bad_input_with_value_error(model: InfoGAN, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        model.generate(**{"n": 1, "seed": 0, **kwargs})
+
+
+def test_infer_codes_shapes_and_values(model: InfoGAN) -> None:
+    out = model.infer_codes(model.generate(6, seed=0))
+    assert out.keys() == {"shape", "width"}
+    assert out["shape"].shape == (6, 3) and torch.allclose(out["shape"].sum(1), torch.ones(6))
+    assert out["width"].shape == (6,)
+    with pytest.raises(ValueError, match=r"expected images of shape \(n, 1, 28, 28\)"):
+        model.infer_codes(torch.zeros(2, 3, 28, 28))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        model.infer_codes(torch.full((1, 1, 28, 28), math.nan))
+
+
+# ---- checkpoint folder --------------------------------------------------------------------------------------------
+
+
+def test_save_writes_exactly_the_checkpoint_files(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == CHECKPOINT_FILES
+    assert json.loads((tmp_path / "config.json").read_text()) == model.config.to_dict()
+    assert load_file(tmp_path / "model.safetensors").keys() == model.state_dict().keys()
+
+
+def test_model_card_has_hub_metadata_header(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    text = (tmp_path / "README.md").read_text()
+    assert text.startswith("---\n")
+    header = yaml.safe_load(text.split("---\n")[1])
+    assert header["library_name"] == "infogan-explorer"
+    assert header["pipeline_tag"] == "unconditional-image-generation"
+    assert header["license"] == "mit"
+    assert {"infogan", "gan"} <= set(header["tags"])
+    for image in ("samples.png", "traversal_shape.png", "traversal_width.png"):
+        assert f"]({image})" in text, f"the card should show {image}"
+
+
+def test_save_load_round_trip_gives_identical_outputs(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    loaded = InfoGAN.from_pretrained(tmp_path)
+    assert loaded.config == model.config and not loaded.training
+    assert torch.equal(
+        loaded.generate(8, seed=5, codes={"width": 2.0}), model.generate(8, seed=5, codes={"width": 2.0})
+    )
+    images = model.generate(4, seed=1)
+    for name, value in loaded.infer_codes(images).items():
+        assert torch.equal(value, model.infer_codes(images)[name])
+
+
+def test_resaving_after_renaming_a_code_removes_its_stale_traversal(model: InfoGAN, tmp_path: Path) -> None:
+    from infogan.annotate import rename_codes
+
+    model.save_pretrained(tmp_path)
+    model.config = rename_codes(model.config, {"width": "thickness"})
+    model.save_pretrained(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == CHECKPOINT_FILES - {"traversal_width.png"} | {
+        "traversal_thickness.png"
+    }
+
+
+def test_missing_files_raise_file_not_found_naming_folder(model: InfoGAN, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=f"no model.safetensors in {tmp_path}"):
+        InfoGAN.from_pretrained(tmp_path)
+    model.save_pretrained(tmp_path)
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match=f"no config.json in {tmp_path}"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_corrupt_weights_raise_clear_value_error(model: InfoGAN, tmp_path: Path, damage: str) -> None:
+    model.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(
+        {"truncate": data[: len(data) // 2], "garbage": b"\x00not safetensors" * 64, "empty": b""}[damage]
+    )
+    with pytest.raises(ValueError, match=r"not a readable safetensors file.*truncated or corrupt"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+def test_weights_from_a_different_config_raise_value_error(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["q_hidden"] = 32  # same keys, different shapes
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"has shape .* but the config needs"):
+        InfoGAN.from_pretrained(tmp_path)
+    config["q_hidden"], config["fc_dim"] = 16, 0  # no FC layer: different keys
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"does not match its config\.json: missing"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+def test_extra_or_non_finite_tensors_raise_value_error(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    save_file({**state, "extra.weight": torch.zeros(1)}, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match=r"unexpected \['extra.weight'\]"):
+        InfoGAN.from_pretrained(tmp_path)
+    state["q_head.layers.3.bias"] = torch.full_like(state["q_head.layers.3.bias"], math.nan)
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match=r"'q_head\.layers\.3\.bias' contains NaN or inf"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+def test_corrupt_config_raises_value_error(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text('{"latent": ')
+    with pytest.raises(ValueError, match=r"config\.json is not valid JSON"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+def test_constructor_requires_a_config() -> None:
+    with pytest.raises(TypeError, match="expects an InfoGANConfig, got dict"):
+        InfoGAN(tiny_config().to_dict())  # type: ignore[arg-type]
