@@ -1,0 +1,349 @@
+"""Live InfoGAN latent explorer: `python app.py` serves the models in checkpoints/ (add Hub models with --models).
+
+UI only: layout, events and launch. Model logic (loading, validation, rendering, encoding) is in `infogan.explorer`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import random
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+import torch
+from PIL import Image
+
+from infogan import explorer
+from infogan.explorer import ModelRegistry
+
+TITLE = "InfoGAN latent explorer"
+THREADS = 1  # torch threads per request; with CONCURRENCY = 2 this fills a 2-vCPU Space without oversubscribing
+CONCURRENCY = 2
+QUEUE_SIZE = 256  # enough for the 50-client load test; beyond it users get "queue full" instead of a long wait
+CSS = """
+#explore-image img, #traverse-grid img, #traverse-animation img { image-rendering: pixelated; }
+#explore-image, #traverse-animation { max-width: 480px; }
+footer { display: none !important; }
+"""
+
+LEARN = r"""
+## How InfoGAN works
+
+A GAN's generator G turns random noise into images while a discriminator D learns to tell them from real ones.
+Nothing makes any input dimension *mean* anything. **InfoGAN** (Chen et al., 2016) splits the generator input
+into incompressible noise **z** and a few structured **latent codes c** — here categorical codes (a dropdown) and
+continuous codes (a slider) — and adds one term to the GAN game:
+
+$$\min_{G,Q}\max_D \; V_{\text{GAN}}(D, G) \;-\; \lambda\, L_I(G, Q), \qquad
+L_I = \mathbb{E}_{c \sim p(c),\, x \sim G(z, c)}\big[\log Q(c \mid x)\big] + H(c) \;\le\; I(c;\, G(z, c)).$$
+
+**What Q does.** Q is a small head on the discriminator's trunk that looks at a generated image and predicts the
+codes that made it: a softmax over categories, and a Gaussian (mean, spread) for continuous codes. Maximising
+log Q(c | x) maximises a variational lower bound (L_I above) on the mutual information I(c; G(z, c)) at almost no extra cost.
+
+**Why the codes become interpretable.** To make c recoverable from the image, G must let each code cause a large,
+consistent change that survives every choice of z — and the cheapest such changes are the data's main factors of
+variation (on MNIST: digit class, slant, stroke width). No labels are used: which factor a code picks up, and in
+which order categories come, is discovered, so people name the codes afterwards (`python -m infogan.annotate`).
+Continuous codes are trained on their prior (usually −1…+1); the sliders reach ±2 to show how well a factor
+extrapolates. The **Encode** tab runs Q on your own picture.
+"""
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn ValueError (bad user or API input, with a message naming the allowed values) into gr.Error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+
+    return wrapper
+
+
+def build_demo(registry: ModelRegistry) -> gr.Blocks:
+    """The explorer UI for the models in `registry` (at least one)."""
+    if not len(registry):
+        raise ValueError("the registry has no models: add checkpoints/<name>/ folders or pass --models user/repo")
+    models = [registry.get(name) for name in registry.names]
+    n_cat = max(len(m.config.latent.categorical) for m in models)
+    n_cont = max(len(m.config.latent.continuous) for m in models)
+    animations = explorer.AnimationStore()
+    first = registry.default
+
+    # ---- callbacks ----------------------------------------------------------------------------------------------
+
+    def explore_codes(model_name: str, slots: tuple[Any, ...]) -> tuple[Any, int, dict[str, Any]]:
+        model = registry.get(model_name)
+        seed = explorer.parse_seed(slots[0])
+        codes = explorer.codes_from_controls(model, slots[1 : 1 + n_cat], slots[1 + n_cat :])
+        return model, seed, explorer.parse_codes(model, codes)
+
+    @torch.inference_mode()
+    @user_errors
+    def render_explore(model_name: str, *slots: Any) -> tuple[Image.Image, str]:
+        """The Explore image and share link for the current controls (seed, dropdowns, sliders)."""
+        model, seed, codes = explore_codes(model_name, slots)
+        link = explorer.share_query(model_name, seed, codes)
+        return explorer.render(model, seed, codes), f"[Link to this view]({link}) (copy it to share exactly this image)"
+
+    @torch.inference_mode()
+    @user_errors
+    def generate(model: str, seed: float, codes: Any) -> Image.Image:
+        """One PNG for a model name, a seed and a JSON object of code values by name (codes not given: prior)."""
+        model_name, model = model, registry.get(model)
+        try:
+            values = explorer.parse_codes(model, codes)
+        except ValueError as err:
+            raise ValueError(f"{err}. Model {model_name!r} takes: {explorer.allowed_codes(model)}") from None
+        return explorer.render(model, explorer.parse_seed(seed), values)
+
+    def controls_for(model_name: str, seed: int, codes: dict[str, Any]) -> list[Any]:
+        """Updates for every model-dependent component, showing `codes` (defaults elsewhere)."""
+        model = registry.get(model_name)
+        spec = model.config.latent
+        cat_values, cont_values = explorer.controls_from_codes(model, codes)
+        notes = model.config.metadata.get("code_notes") or {}
+        updates: list[Any] = [gr.Number(value=seed)]
+        for i in range(n_cat):
+            if i < len(spec.categorical):
+                code = spec.categorical[i]
+                info = notes.get(code.name) or f"{code.size} categories, discovered without labels"
+                choices = explorer.category_choices(code)
+                updates.append(gr.Dropdown(choices=choices, value=cat_values[i], label=code.name, info=info,
+                                           visible=True))  # fmt: skip
+            else:
+                updates.append(gr.Dropdown(visible=False, value=None))
+        for j in range(n_cont):
+            if j < len(spec.continuous):
+                code = spec.continuous[j]
+                low, high = explorer.slider_range(code)
+                info = f"prior {code.low:g} … {code.high:g}; beyond it the model extrapolates"
+                if notes.get(code.name):
+                    info = f"{notes[code.name]} · {info}"
+                updates.append(gr.Slider(minimum=low, maximum=high, value=cont_values[j], step=0.01, label=code.name,
+                                         info=info, visible=True))  # fmt: skip
+            else:
+                updates.append(gr.Slider(visible=False))
+        code_names = [c.name for c in model.codes]
+        updates.append(gr.Dropdown(choices=code_names, value=code_names[0]))
+        updates.append(gr.Dropdown(choices=explorer.row_options(model, code_names[0]), value="seeds"))
+        updates.append(explorer.model_facts(model, model_name))
+        updates += [
+            gr.Label(visible=i < len(spec.categorical), value=None, label=f"{c.name} (Q's probabilities)")
+            for i, c in enumerate([*spec.categorical, *[None] * n_cat][:n_cat])
+            if c is not None
+        ] + [gr.Label(visible=False, value=None) for _ in range(n_cat - len(spec.categorical))]
+        updates.append(gr.Dataframe(value=None, visible=bool(spec.continuous)))
+        return updates
+
+    def switch_model(model_name: str, seed: float) -> list[Any]:
+        """Rebuild the controls for a newly picked model, keeping the seed."""
+        try:
+            seed = explorer.parse_seed(seed)
+        except ValueError:
+            seed = 0
+        return controls_for(model_name, seed, {})
+
+    def restore_from_link(request: gr.Request) -> list[Any]:
+        """Restore the view a share link describes (`?model=…&seed=…&<code>=…`); defaults otherwise."""
+        params = dict(request.query_params) if request is not None else {}
+        state = explorer.state_from_query(registry, params)
+        return [gr.Dropdown(value=state.model_name), *controls_for(state.model_name, state.seed, state.codes)]
+
+    def randomise_seed() -> int:
+        return random.randint(0, 99_999)
+
+    @torch.inference_mode()
+    @user_errors
+    def make_traversal(model_name: str, code_name: str, rows: str, *slots: Any) -> tuple[Image.Image, str]:
+        """A traversal grid of `code_name` (rows: seeds or categories) and a looping GIF of the sweep."""
+        if not code_name:
+            raise ValueError("pick a code to traverse")
+        model, seed, codes = explore_codes(model_name, slots)
+        model.config.latent.code(code_name)
+        grid, frames = explorer.traversal(model, code_name, seed, codes, rows=rows or "seeds")
+        path = animations.save(frames, stem=f"traversal-{code_name}")
+        return grid, str(path)
+
+    def rows_for_code(model_name: str, code_name: str) -> gr.Dropdown:
+        model = registry.get(model_name)
+        if code_name not in [c.name for c in model.codes]:
+            return gr.Dropdown()
+        return gr.Dropdown(choices=explorer.row_options(model, code_name), value="seeds")
+
+    @torch.inference_mode()
+    @user_errors
+    def read_codes(model_name: str, image: Any, sketch: bool) -> list[Any]:
+        """Q's reading of an uploaded or drawn image: category probabilities and continuous values."""
+        model = registry.get(model_name)
+        picture = explorer.sketch_to_image(image)
+        if explorer.is_blank(picture):
+            return [*(gr.Label(value=None) for _ in range(n_cat)), gr.Dataframe(value=None), None]
+        tensor = explorer.preprocess_for_q(picture, model, sketch=sketch)
+        inferred = explorer.infer(model, tensor)
+        spec = model.config.latent
+        labels = []
+        for i in range(n_cat):
+            if i < len(spec.categorical):
+                code = spec.categorical[i]
+                labels.append(gr.Label(value=inferred[code.name], label=f"{code.name} (Q's probabilities)"))
+            else:
+                labels.append(gr.Label(visible=False))
+        rows = [[c.name, round(inferred[c.name], 3), f"{c.low:g} … {c.high:g}"] for c in spec.continuous]
+        return [*labels, gr.Dataframe(value=rows), explorer.codes_from_inference(model, inferred)]
+
+    def read_sketch(model_name: str, image: Any) -> list[Any]:
+        return read_codes(model_name, image, True)
+
+    def read_upload(model_name: str, image: Any) -> list[Any]:
+        return read_codes(model_name, image, False)
+
+    def send_to_explore(model_name: str, seed: float, inferred: dict[str, Any] | None) -> list[Any]:
+        """Put Q's codes into the Explore controls and switch to the Explore tab."""
+        if not inferred:
+            raise gr.Error("Upload or draw an image first, then send its codes to Explore.", print_exception=False)
+        return [gr.Tabs(selected="explore"), *controls_for(model_name, explorer.parse_seed(seed), inferred)]
+
+    # ---- layout -------------------------------------------------------------------------------------------------
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.Markdown(
+            f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
+            "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why."
+        )
+        model_picker = gr.Dropdown(
+            choices=registry.names,
+            value=first,
+            label="Model",
+            info="each model was trained on its own dataset; the Learn tab has its facts",
+        )
+        with gr.Tabs() as tabs:
+            with gr.Tab("Explore", id="explore"), gr.Row():
+                with gr.Column(scale=1, min_width=300):
+                    dropdowns = [gr.Dropdown(label=f"category {i}", interactive=True) for i in range(n_cat)]
+                    sliders = [
+                        gr.Slider(minimum=-2, maximum=2, value=0, step=0.01, label=f"code {j}") for j in range(n_cont)
+                    ]
+                    with gr.Row(equal_height=True):
+                        seed = gr.Number(value=0, precision=0, minimum=0, maximum=explorer.MAX_SEED,
+                                         label="Noise seed (z)", scale=3)  # fmt: skip
+                        randomise = gr.Button("Random seed", scale=1)
+                    share_link = gr.Markdown()
+                with gr.Column(scale=1, min_width=300):
+                    image = gr.Image(label="Generated image", type="pil", format="png", interactive=False,
+                                     buttons=["download"], elem_id="explore-image", height=480)  # fmt: skip
+            with gr.Tab("Traverse", id="traverse"):
+                with gr.Row():
+                    traverse_code = gr.Dropdown(label="Code to sweep (columns)", interactive=True)
+                    traverse_rows = gr.Dropdown(label="Rows", interactive=True)
+                    traverse_button = gr.Button("Make traversal", variant="primary")
+                gr.Markdown("Other codes and the seed come from the Explore tab. Continuous codes sweep ±2.")
+                with gr.Row():
+                    traverse_grid = gr.Image(label="Traversal grid", type="pil", format="png", interactive=False,
+                                             buttons=["download"], elem_id="traverse-grid")  # fmt: skip
+                    traverse_animation = gr.Image(label="Sweep animation (GIF)", type="filepath", interactive=False,
+                                                  buttons=["download"], elem_id="traverse-animation")  # fmt: skip
+            with gr.Tab("Encode", id="encode"):
+                gr.Markdown("Draw a digit or upload a picture: the recognition network **Q** reads its codes.")
+                with gr.Row():
+                    sketchpad = gr.Sketchpad(
+                        label="Draw (white background, dark strokes)", type="pil", canvas_size=(280, 280),
+                        brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"), height=360,
+                    )  # fmt: skip
+                    upload = gr.Image(
+                        label="…or upload an image", type="pil", sources=["upload", "clipboard"], height=360
+                    )
+                with gr.Row():
+                    with gr.Column():
+                        code_labels = [gr.Label(label=f"category {i}", num_top_classes=5) for i in range(n_cat)]
+                    with gr.Column():
+                        code_table = gr.Dataframe(headers=["code", "Q's value", "prior"], label="Continuous codes",
+                                                  interactive=False)  # fmt: skip
+                        send_button = gr.Button("Edit in Explore →", variant="primary")
+                inferred = gr.State(None)
+            with gr.Tab("Learn", id="learn"):
+                gr.Markdown(LEARN, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
+                facts = gr.Markdown()
+        with gr.Row(visible=False):  # the documented `generate` API endpoint (see "Use via API")
+            api_model = gr.Textbox(label="model")
+            api_seed = gr.Number(label="seed")
+            api_codes = gr.JSON(label="codes")
+            api_image = gr.Image(label="image", type="pil", format="png")
+            api_button = gr.Button()
+
+        # ---- events -------------------------------------------------------------------------------------------------
+
+        controls = [seed, *dropdowns, *sliders]
+        model_outputs = [*controls, traverse_code, traverse_rows, facts, *code_labels, code_table]
+        render = dict(fn=render_explore, inputs=[model_picker, *controls], outputs=[image, share_link],
+                      api_visibility="undocumented", show_progress="hidden")  # fmt: skip
+
+        demo.load(restore_from_link, None, [model_picker, *model_outputs], api_visibility="private").then(**render)
+        model_picker.input(switch_model, [model_picker, seed], model_outputs, api_visibility="private").then(**render)
+        for slider in sliders:  # live: every drag step re-renders; always_last drops stale steps under load
+            slider.input(**render, trigger_mode="always_last", api_name="explore")
+        for dropdown in dropdowns:
+            dropdown.input(**render, api_name="explore")
+        seed.input(**render, trigger_mode="always_last", api_name="explore")
+        randomise.click(randomise_seed, None, seed, api_visibility="private").then(**render, api_name="explore")
+
+        traverse_inputs = [model_picker, traverse_code, traverse_rows, *controls]
+        traverse = dict(fn=make_traversal, inputs=traverse_inputs, outputs=[traverse_grid, traverse_animation],
+                        api_name="traverse", api_visibility="undocumented")  # fmt: skip
+        traverse_button.click(**traverse)
+        traverse_code.input(rows_for_code, [model_picker, traverse_code], traverse_rows, api_visibility="private").then(
+            **traverse
+        )
+        traverse_rows.input(**traverse)
+
+        encode_outputs = [*code_labels, code_table, inferred]
+        sketchpad.change(read_sketch, [model_picker, sketchpad], encode_outputs, api_name="encode_sketch",
+                         api_visibility="undocumented", trigger_mode="always_last", show_progress="hidden")  # fmt: skip
+        upload.change(read_upload, [model_picker, upload], encode_outputs, api_name="encode",
+                      api_visibility="undocumented")  # fmt: skip
+        send_button.click(send_to_explore, [model_picker, seed, inferred], [tabs, *model_outputs],
+                          api_visibility="private").then(**render)  # fmt: skip
+
+        names = ", ".join(repr(n) for n in registry.names)
+        api_button.click(
+            generate, [api_model, api_seed, api_codes], api_image, api_name="generate",
+            api_description=(
+                f"One PNG image. model: one of {names}; seed: integer 0…{explorer.MAX_SEED} (the noise z); codes: "
+                "JSON object of code values by name — a category index or label for categorical codes, a number "
+                "(prior usually −1…1, allowed ±10) for continuous codes; codes left out are drawn from their prior. "
+                f"Example for {first!r}: {explorer.example_codes(registry.get(first))}"
+            ),
+        )  # fmt: skip
+    return demo
+
+
+def launch(demo: gr.Blocks, **kwargs: Any) -> Any:
+    """Queue for a 2-vCPU Space and launch with the app's theme and CSS; kwargs go to `Blocks.launch`."""
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo.launch(theme=gr.themes.Soft(), css=CSS, footer_links=["api"], **kwargs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", default="checkpoints", help="folder of checkpoint folders to serve")
+    parser.add_argument("--models", nargs="*", default=[], metavar="USER/REPO",
+                        help=f"Hub repo ids to load too (safetensors only); also ${explorer.MODELS_ENV}")  # fmt: skip
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to bind")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port")
+    args = parser.parse_args()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    torch.set_num_threads(THREADS)
+    registry = ModelRegistry.from_sources(args.checkpoints, explorer.hub_ids_from(args.models))
+    if not len(registry):
+        parser.error(f"no models: {args.checkpoints}/ has no */config.json and no --models / ${explorer.MODELS_ENV}")
+    launch(build_demo(registry), server_name=args.host, server_port=args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,536 @@
+"""Model logic behind the live latent explorer (`app.py`): loading, validating user input, rendering and encoding.
+
+`app.py` is UI only. Everything it needs from the models lives here, so it can be tested without a browser:
+a `ModelRegistry` that loads every checkpoint once at start, validation of the values a user or an API client
+sends, crisp upscaled renders, traversal grids and animations, preprocessing of uploads and sketches for Q, share
+links, and the model-card facts shown in the app.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torchvision.utils import make_grid
+
+from .latent import CategoricalCode, ContinuousCode, LatentCode
+from .model import CONFIG_FILE, InfoGAN
+from .visualize import save_animation, traversal_images, upscale
+
+DISPLAY_SIZE = 448  # longer side of the explorer image: 28 px × 16, 64 px × 7 — big, with whole-pixel upscaling
+MAX_SEED = 2**31 - 1  # seeds a person can type and share; the library allows up to 2**63
+MAX_TRAVERSAL_ROWS = 10
+MAX_ANIMATION_FRAMES = 48
+MODELS_ENV = "INFOGAN_MODELS"  # comma-separated Hub repo ids loaded in addition to checkpoints/
+
+
+# ---- loading ----------------------------------------------------------------------------------------------------
+
+
+def discover_checkpoints(folder: str | Path) -> dict[str, Path]:
+    """Checkpoint folders `folder/<name>/config.json` by folder name, sorted; a missing folder has none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}
+    return {p.parent.name: p.parent for p in sorted(folder.glob(f"*/{CONFIG_FILE}"))}
+
+
+def hub_ids_from(flag: Iterable[str] | None = None, env: Mapping[str, str] | None = None) -> list[str]:
+    """Hub repo ids from the `--models` flag and INFOGAN_MODELS (comma or space separated), deduplicated."""
+    env = os.environ if env is None else env
+    items = [*(flag or []), *env.get(MODELS_ENV, "").replace(",", " ").split()]
+    ids: list[str] = []
+    for item in items:
+        for repo_id in item.replace(",", " ").split():
+            if repo_id not in ids:
+                ids.append(repo_id)
+    return ids
+
+
+class ModelRegistry:
+    """The models the explorer serves, by name, each loaded once at start (loading a name again is a no-op).
+
+    Local checkpoints are named by their folder (`checkpoints/mnist` → "mnist"), Hub models by their repo id.
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[str, InfoGAN] = {}
+        self._sources: dict[str, str] = {}
+
+    @classmethod
+    def from_sources(
+        cls, checkpoint_dir: str | Path | None = "checkpoints", hub_ids: Iterable[str] = ()
+    ) -> ModelRegistry:
+        """Load every checkpoint folder under `checkpoint_dir`, then the given Hub repo ids (safetensors only)."""
+        registry = cls()
+        for name, path in discover_checkpoints(checkpoint_dir).items() if checkpoint_dir else ():
+            registry.load(name, path)
+        for repo_id in hub_ids:
+            registry.load(repo_id, repo_id)
+        return registry
+
+    def load(self, name: str, source: str | Path) -> InfoGAN:
+        """Load `source` (folder or Hub id) under `name`; an already loaded name returns the loaded model."""
+        if name in self._models:
+            return self._models[name]
+        model = InfoGAN.from_pretrained(source).eval().requires_grad_(False)
+        self.add(name, model, source=str(source))
+        return model
+
+    def add(self, name: str, model: InfoGAN, source: str = "memory") -> None:
+        """Register an already built model (tests and notebooks)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"model names must be non-empty strings, got {name!r}")
+        self._models[name] = model.eval()
+        self._sources[name] = source
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._models)
+
+    @property
+    def default(self) -> str:
+        """The model the explorer opens on: "mnist" (the paper's classic) when loaded, else the first one."""
+        return "mnist" if "mnist" in self._models else self.names[0]
+
+    def get(self, name: Any) -> InfoGAN:
+        """The model called `name`; ValueError listing the available names otherwise."""
+        if not isinstance(name, str) or name not in self._models:
+            raise ValueError(f"unknown model {name!r}; available models: {self.names}")
+        return self._models[name]
+
+    def source(self, name: str) -> str:
+        self.get(name)
+        return self._sources[name]
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models
+
+
+# ---- validating what users and API clients send -----------------------------------------------------------------
+
+
+def parse_seed(seed: Any) -> int:
+    """A seed from a number box or an API call: an integer in [0, MAX_SEED]; ValueError otherwise."""
+    if isinstance(seed, str):
+        try:
+            seed = float(seed.strip())
+        except ValueError:
+            raise ValueError(f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}") from None
+    if isinstance(seed, bool) or not isinstance(seed, (int, float)):
+        raise ValueError(f"seed must be an integer in [0, {MAX_SEED}], got {type(seed).__name__} {seed!r}")
+    if not math.isfinite(seed) or seed != int(seed) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+    return int(seed)
+
+
+def parse_codes(model: InfoGAN, codes: Any) -> dict[str, Any]:
+    """Validate a JSON object (dict or JSON text) of code values by name for one image; return it as a dict.
+
+    Categorical codes take an index or one of the labels, continuous codes a finite number within ±10. Errors name
+    the code and what it allows (they come from the latent spec).
+    """
+    if codes is None or (isinstance(codes, str) and not codes.strip()):
+        return {}
+    if isinstance(codes, str):
+        try:
+            codes = json.loads(codes)
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"codes must be a JSON object like {example_codes(model)}; could not parse it: {err}"
+            ) from None
+    if not isinstance(codes, Mapping):
+        raise ValueError(f"codes must be a JSON object of code name → value like {example_codes(model)}")
+    for name, value in codes.items():
+        if isinstance(value, (list, tuple, dict)):
+            raise ValueError(f"code {name!r}: give one value per code, got {type(value).__name__} {value!r}")
+    model.config.latent.resolve_values(1, codes)  # raises ValueError naming the code and the allowed values
+    return dict(codes)
+
+
+def example_codes(model: InfoGAN) -> dict[str, Any]:
+    """A valid codes object for `model`, for error messages and the API docs."""
+    out: dict[str, Any] = {}
+    for code in model.codes:
+        if isinstance(code, CategoricalCode):
+            out[code.name] = code.labels[0] if code.labels else 0
+        else:
+            out[code.name] = 0.5
+    return out
+
+
+def allowed_codes(model: InfoGAN) -> str:
+    """One line per code saying what values it takes (for docs and error messages)."""
+    lines = []
+    for code in model.codes:
+        if isinstance(code, CategoricalCode):
+            labels = f" or a label {list(code.labels)}" if code.labels else ""
+            lines.append(f"{code.name}: categorical, an index 0..{code.size - 1}{labels}")
+        else:
+            lines.append(
+                f"{code.name}: continuous, a number within ±{code.max_abs_value:g} (prior {code.low:g}…{code.high:g})"
+            )
+    return "; ".join(lines)
+
+
+# ---- controls ↔ codes --------------------------------------------------------------------------------------------
+
+
+def slider_range(code: ContinuousCode) -> tuple[float, float]:
+    """Slider bounds: the prior widened by half its width on each side (±2 for the usual Uniform(-1, 1))."""
+    margin = (code.high - code.low) / 2
+    limit = code.max_abs_value
+    return max(-limit, code.low - margin), min(limit, code.high + margin)
+
+
+def category_choices(code: CategoricalCode) -> list[tuple[str, int]]:
+    """Dropdown choices (shown text, category index): the label when the config has one."""
+    if code.labels:
+        return [(f"{label}", i) for i, label in enumerate(code.labels)]
+    return [(f"category {i}", i) for i in range(code.size)]
+
+
+def codes_from_controls(model: InfoGAN, categorical: Sequence[Any], continuous: Sequence[Any]) -> dict[str, Any]:
+    """Map the explorer's control slots (first N dropdowns, first M sliders) to a codes dict; empty slots skipped."""
+    spec = model.config.latent
+    codes: dict[str, Any] = {}
+    for code, value in zip(spec.categorical, categorical, strict=False):
+        if value is not None:
+            codes[code.name] = int(value) if isinstance(value, float) and value.is_integer() else value
+    for code, value in zip(spec.continuous, continuous, strict=False):
+        if value is not None:
+            codes[code.name] = value
+    return codes
+
+
+def default_codes(model: InfoGAN) -> dict[str, Any]:
+    """The explorer's starting point: category 0 and the middle of each prior."""
+    return {c.name: 0 if isinstance(c, CategoricalCode) else (c.low + c.high) / 2 for c in model.codes}
+
+
+def controls_from_codes(model: InfoGAN, codes: Mapping[str, Any]) -> tuple[list[int], list[float]]:
+    """Slot values for a codes dict (defaults where a code is missing; continuous values clipped to the slider)."""
+    full = {**default_codes(model), **codes}
+    spec = model.config.latent
+    categorical = [spec.code(c.name).index_of(full[c.name]) for c in spec.categorical]  # type: ignore[union-attr]
+    continuous = []
+    for code in spec.continuous:
+        low, high = slider_range(code)
+        continuous.append(round(min(high, max(low, float(full[code.name]))), 2))
+    return categorical, continuous
+
+
+# ---- rendering ---------------------------------------------------------------------------------------------------
+
+
+def render(model: InfoGAN, seed: int, codes: Mapping[str, Any], size: int = DISPLAY_SIZE) -> Image.Image:
+    """One image for (seed, codes), upscaled with nearest-neighbour pixels so it stays crisp."""
+    image = model.generate(n=1, seed=seed, codes=codes)[0]  # (C, H, W)
+    return upscale(image, size)
+
+
+def traversal_rows(model: InfoGAN, code_name: str, rows: str, n_seeds: int = 6) -> tuple[int, dict[str, Any]]:
+    """How to fill the rows of a traversal: "seeds" (n samples) or the name of a categorical code (its categories).
+
+    Returns the row count and the codes to fix per row.
+    """
+    if rows == "seeds":
+        return max(1, min(MAX_TRAVERSAL_ROWS, n_seeds)), {}
+    code = model.config.latent.code(rows)
+    if not isinstance(code, CategoricalCode):
+        raise ValueError(f"rows must be 'seeds' or a categorical code, got continuous code {rows!r}")
+    if rows == code_name:
+        raise ValueError(f"rows and columns both sweep {rows!r}; pick 'seeds' or another categorical code for rows")
+    size = min(code.size, MAX_TRAVERSAL_ROWS)
+    return size, {rows: list(range(size))}
+
+
+def row_options(model: InfoGAN, code_name: str) -> list[tuple[str, str]]:
+    """Choices for what the traversal rows show."""
+    options = [("several seeds", "seeds")]
+    options += [(f"each {c.name}", c.name) for c in model.config.latent.categorical if c.name != code_name]
+    return options
+
+
+def traversal(
+    model: InfoGAN,
+    code_name: str,
+    seed: int,
+    codes: Mapping[str, Any] | None = None,
+    rows: str = "seeds",
+    steps: int = 9,
+    frames: int = 24,
+    size: int = 64,
+) -> tuple[Image.Image, list[Image.Image]]:
+    """A traversal grid (rows × code values) and animation frames sweeping the same code over every row.
+
+    `codes` fixes the other codes (the Explore state); `size` is the on-screen size of one cell.
+    """
+    n_rows, fixed = traversal_rows(model, code_name, rows)
+    fixed = {**(codes or {}), **fixed}
+    fixed.pop(code_name, None)
+    code = model.config.latent.code(code_name)
+    span = _traversal_span(code)
+    grid = traversal_images(model, code_name, seed=seed, rows=n_rows, steps=steps, span=span, fixed=fixed)
+    cells = grid.shape[1]
+    grid_image = upscale(make_grid(grid.flatten(0, 1), nrow=cells, padding=2, pad_value=1.0), size * cells)
+    n_frames = steps if isinstance(code, CategoricalCode) else max(2, min(MAX_ANIMATION_FRAMES, frames))
+    sweep = traversal_images(model, code_name, seed=seed, rows=n_rows, steps=n_frames, span=span, fixed=fixed)
+    strips = [make_grid(sweep[:, j], nrow=min(n_rows, 5), padding=2, pad_value=1.0) for j in range(sweep.shape[1])]
+    frame_images = [upscale(strip, max(DISPLAY_SIZE, size * min(n_rows, 5))) for strip in strips]
+    return grid_image, frame_images
+
+
+def _traversal_span(code: LatentCode) -> float | None:
+    """Continuous traversals sweep the slider range (±2 for a Uniform(-1, 1) prior, as in the paper's Fig. 2)."""
+    if isinstance(code, CategoricalCode):
+        return None
+    return max(abs(v) for v in slider_range(code))
+
+
+class AnimationStore:
+    """Writes animations to one temporary folder and keeps only the newest `keep` files (bounded disk use)."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="infogan-explorer-"))
+        self.keep = keep
+        self._count = 0
+
+    def save(self, frames: Sequence[Image.Image], stem: str, suffix: str = ".gif") -> Path:
+        self._count += 1
+        path = save_animation(frames, self.folder / f"{stem}-{self._count}{suffix}", duration_ms=90)
+        files = sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime)
+        for old in files[: max(0, len(files) - self.keep)]:
+            old.unlink(missing_ok=True)
+        return path
+
+
+# ---- encoding images with Q ----------------------------------------------------------------------------------------
+
+
+def sketch_to_image(value: Any) -> Image.Image | None:
+    """The drawn picture from a gr.Sketchpad/ImageEditor value (a dict with "composite") or a plain image."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        value = value.get("composite")
+        if value is None:
+            return None
+    if isinstance(value, np.ndarray):
+        value = Image.fromarray(value)
+    if not isinstance(value, Image.Image):
+        raise ValueError(f"expected an image, got {type(value).__name__}")
+    return value
+
+
+def is_blank(image: Image.Image | None) -> bool:
+    """True for nothing, or a picture with no visible strokes (an untouched sketchpad)."""
+    if image is None:
+        return True
+    grey = np.asarray(_flatten_alpha(image).convert("L"), dtype=np.float32)
+    return float(grey.max() - grey.min()) < 8
+
+
+def preprocess_for_q(image: Image.Image, model: InfoGAN, sketch: bool = False) -> torch.Tensor:
+    """An uploaded or drawn picture as a (1, C, H, W) tensor in [0, 1] shaped like the model's training images.
+
+    Transparency is flattened onto white; grey models get greyscale, with white-background pictures inverted so
+    strokes are bright on black like MNIST. Sketches are cropped to their strokes and centred in a 20/28 box, as
+    MNIST digits were prepared; other pictures are centre-cropped to a square and resized.
+    """
+    size, channels = model.config.image_size, model.config.channels
+    image = _flatten_alpha(image)
+    image = image.convert("L" if channels == 1 else "RGB")
+    if channels == 1 and _border_mean(image) > 127:
+        image = ImageOps.invert(image)
+    if sketch and channels == 1:
+        image = _centre_strokes(image, size)
+    else:
+        image = ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS)
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    tensor = torch.from_numpy(array.copy())
+    tensor = tensor.unsqueeze(0) if channels == 1 else tensor.permute(2, 0, 1)  # (C, H, W)
+    return tensor.unsqueeze(0)  # (1, C, H, W)
+
+
+def infer(model: InfoGAN, images: torch.Tensor) -> dict[str, Any]:
+    """Q's reading of one image: {name: {label: probability}} for categorical codes, {name: mean} for continuous."""
+    q = model.infer_codes(images)
+    out: dict[str, Any] = {}
+    for code in model.codes:
+        value = q[code.name][0]
+        if isinstance(code, CategoricalCode):
+            out[code.name] = {label: float(p) for (label, _), p in zip(category_choices(code), value, strict=True)}
+        else:
+            out[code.name] = float(value)
+    return out
+
+
+def codes_from_inference(model: InfoGAN, inferred: Mapping[str, Any]) -> dict[str, Any]:
+    """Explore-ready code values from `infer`'s output: the most likely category, the predicted mean."""
+    codes: dict[str, Any] = {}
+    for code in model.codes:
+        value = inferred[code.name]
+        if isinstance(code, CategoricalCode):
+            probs = list(value.values())
+            codes[code.name] = int(np.argmax(probs))
+        else:
+            codes[code.name] = float(value)
+    return codes
+
+
+def _flatten_alpha(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image
+
+
+def _border_mean(image: Image.Image) -> float:
+    array = np.asarray(image.convert("L"), dtype=np.float32)
+    border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
+    return float(border.mean())
+
+
+def _centre_strokes(image: Image.Image, size: int) -> Image.Image:
+    """Crop to the bright strokes, fit them in a (20/28·size) box keeping aspect, and centre on black."""
+    box = image.point(lambda v: 255 if v > 30 else 0).getbbox()
+    if box is None:
+        return image.resize((size, size), Image.Resampling.LANCZOS)
+    strokes = image.crop(box)
+    inner = max(1, round(size * 20 / 28))
+    scale = inner / max(strokes.size)
+    w, h = max(1, round(strokes.width * scale)), max(1, round(strokes.height * scale))
+    strokes = strokes.resize((w, h), Image.Resampling.LANCZOS)
+    canvas = Image.new("L", (size, size), 0)
+    canvas.paste(strokes, ((size - w) // 2, (size - h) // 2))
+    return canvas
+
+
+# ---- sharing -----------------------------------------------------------------------------------------------------
+
+
+def share_query(model_name: str, seed: int, codes: Mapping[str, Any]) -> str:
+    """A query string (`?model=…&seed=…&<code>=…`) that `state_from_query` turns back into the same view."""
+    params: dict[str, Any] = {"model": model_name, "seed": seed}
+    for name, value in codes.items():
+        params[name] = f"{value:g}" if isinstance(value, float) else value
+    return "?" + urlencode(params)
+
+
+@dataclass(frozen=True)
+class ExploreState:
+    """What the Explore tab shows: a model, a seed and every code's value."""
+
+    model_name: str
+    seed: int
+    codes: dict[str, Any]
+
+
+def state_from_query(registry: ModelRegistry, params: Mapping[str, str]) -> ExploreState:
+    """The view a share link describes. Unknown or invalid parameters fall back to defaults (links may be stale)."""
+    name = params.get("model")
+    if name not in registry:
+        name = registry.default
+    model = registry.get(name)
+    try:
+        seed = parse_seed(params.get("seed", 0))
+    except ValueError:
+        seed = 0
+    codes: dict[str, Any] = {}
+    for code in model.codes:
+        raw = params.get(code.name)
+        if raw is None:
+            continue
+        value: Any = raw
+        if isinstance(code, ContinuousCode) or raw.lstrip("-").replace(".", "", 1).isdigit():
+            try:
+                value = float(raw)
+                value = int(value) if isinstance(code, CategoricalCode) and value.is_integer() else value
+            except ValueError:
+                continue
+        try:
+            parse_codes(model, {code.name: value})
+        except ValueError:
+            continue
+        codes[code.name] = value
+    return ExploreState(name, seed, codes)
+
+
+# ---- model card facts ----------------------------------------------------------------------------------------------
+
+
+def model_facts(model: InfoGAN, name: str) -> str:
+    """Markdown with the model-card facts of a model: dataset, codes, training time and measured metrics."""
+    config, meta = model.config, model.config.metadata
+    dataset = meta.get("dataset") or {}
+    kind = "RGB" if config.channels == 3 else "greyscale"
+    lines = [f"### {meta.get('title', name)}", ""]
+    lines.append(f"- **Images:** {config.image_size}×{config.image_size} {kind}")
+    if dataset:
+        lines.append(f"- **Dataset:** {dataset.get('name', 'unknown')}" + _license(dataset))
+    lines.append(f"- **Noise z:** {config.latent.noise_dim} dims, N(0, I)")
+    notes = meta.get("code_notes") or {}
+    for code in model.codes:
+        if isinstance(code, CategoricalCode):
+            prior = f"categorical, {code.size} categories" + (f" ({', '.join(code.labels)})" if code.labels else "")
+        else:
+            prior = f"continuous, Uniform({code.low:g}, {code.high:g})"
+        note = f" — {notes[code.name]}" if notes.get(code.name) else ""
+        lines.append(f"- **Code `{code.name}`:** {prior}{note}")
+    training = meta.get("training") or {}
+    if training:
+        parts = []
+        for key in ("steps", "epochs", "wall_time_minutes", "hardware"):
+            if key in training:
+                parts.append(f"{key.replace('_', ' ')}: {_format(training[key])}")
+        lines.append("- **Training:** " + ("; ".join(parts) if parts else _format(training)))
+    else:
+        lines.append("- **Training:** no training facts recorded (an untrained or hand-made checkpoint)")
+    metrics = meta.get("metrics") or {}
+    if metrics:
+        lines.append("- **Measured metrics:**")
+        lines += [f"  - {k.replace('_', ' ')}: {_format(v)}" for k, v in _flatten(metrics)]
+        if meta.get("metrics_note"):
+            lines.append(f"  - _{meta['metrics_note']}_")
+    else:
+        lines.append("- **Measured metrics:** none recorded")
+    return "\n".join(lines)
+
+
+def _license(dataset: Mapping[str, Any]) -> str:
+    parts = [dataset.get("license_name") or dataset.get("license"), dataset.get("terms")]
+    text = "; ".join(str(p) for p in parts if p)
+    return f" ({text})" if text else ""
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            items += _flatten(value, f"{prefix}{key} › ")
+        else:
+            items.append((f"{prefix}{key}", value))
+    return items
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
