@@ -1,0 +1,99 @@
+"""train.py and `python -m infogan.evaluate` end to end on a tiny generated image folder, in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision.utils import save_image
+
+import train
+from infogan import InfoGAN
+from infogan import evaluate as evaluate_cli
+from infogan.trainer import STATE_FILE
+from tests.conftest import FIXTURES, synthetic_shapes
+
+TINY = str(FIXTURES / "tiny.json")
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("images")
+    for i, image in enumerate(synthetic_shapes(48, seed=3).images):
+        save_image(image.float() / 255, folder / f"shape_{i:03d}.png")
+    return folder
+
+
+def run_train(*args: str) -> int:
+    return train.main(["--preset", TINY, "--dataset", "folder", "--threads", "1", *args])
+
+
+def test_train_cli_end_to_end_then_resume_then_evaluate(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert run_train("--data-dir", str(image_folder), "--out", str(out), "--steps", "3") == 0
+    written = {p.name for p in (out / "model").iterdir()}
+    assert written == {"config.json", "model.safetensors", "README.md", "samples.png", "traversal_shape.png",
+                       "traversal_width.png"}  # fmt: skip
+    model = InfoGAN.from_pretrained(out / "model")
+    assert model.config.metadata["training"]["steps"] == 3
+    assert model.config.metadata["training"]["batch_size"] == 16  # from the preset file
+
+    assert run_train("--data-dir", str(image_folder), "--out", str(out), "--steps", "5", "--resume") == 0
+    assert torch.load(out / STATE_FILE, weights_only=True)["step"] == 5
+    assert [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()] == [1, 2, 3, 4, 5]
+
+    capsys.readouterr()
+    assert evaluate_cli.main([str(out / "model"), "--generated", "64", "--threads", "1"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["generated"].keys() == {"shape", "width"}
+    assert "test_set" not in results  # an unlabelled folder has no test split
+
+
+def test_train_cli_overrides_and_epochs(image_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--data-dir", str(image_folder), "--out", str(out), "--epochs", "1", "--batch-size", "8", "--lr-g", "0.002"]
+    assert run_train(*args) == 0
+    training = InfoGAN.from_pretrained(out / "model").config.metadata["training"]
+    assert training["steps"] == 6 and training["batch_size"] == 8 and training["lr_g"] == 0.002  # 48 images / 8
+
+
+def test_train_cli_refuses_to_overwrite_a_run(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert run_train("--data-dir", str(image_folder), "--out", str(out), "--steps", "1") == 0
+    assert run_train("--data-dir", str(image_folder), "--out", str(out), "--steps", "1") == 2
+    assert "pass --resume to continue it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_train_cli_missing_or_empty_data_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make: str
+) -> None:
+    data_dir = tmp_path / "data"
+    if make == "empty":
+        data_dir.mkdir()
+    assert run_train("--data-dir", str(data_dir), "--out", str(tmp_path / "run")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(data_dir) in err and "--data-dir" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_cli_unknown_preset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert train.main(["--preset", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown preset 'nope'" in capsys.readouterr().err
+
+
+def test_evaluate_cli_missing_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert evaluate_cli.main([str(tmp_path)]) == 2
+    assert f"no model.safetensors in {tmp_path}" in capsys.readouterr().err
+
+
+def test_every_cli_flag_has_help() -> None:
+    for action in train.build_parser()._actions:
+        assert action.help, f"train.py {action.option_strings} has no help text"

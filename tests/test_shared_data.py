@@ -1,0 +1,57 @@
+"""Real data and real checkpoints, when this clone sits next to ../shared/data or holds trained checkpoints.
+
+Skipped otherwise, so the suite needs neither. Loading the full datasets takes a few seconds each: marked slow.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from infogan import InfoGAN
+from infogan.data import load_dataset
+from tests.conftest import REPO_ROOT, SHARED_DATA
+
+pytestmark = pytest.mark.slow
+
+
+def needs(path_in_shared: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not (SHARED_DATA / path_in_shared).exists(), reason=f"no {SHARED_DATA / path_in_shared}")
+
+
+@needs("MNIST/raw")
+def test_mnist_loads_offline_from_shared_data() -> None:
+    train = load_dataset("mnist", SHARED_DATA, 28, 1)
+    assert train.images.shape == (60000, 1, 28, 28) and train.images.dtype == torch.uint8
+    assert train.labels is not None and sorted(train.labels.unique().tolist()) == list(range(10))
+    assert len(load_dataset("mnist", SHARED_DATA, 28, 1, split="test")) == 10000
+
+
+@needs("FashionMNIST/raw")
+def test_fashion_mnist_loads_offline_from_shared_data() -> None:
+    assert load_dataset("fashion-mnist", SHARED_DATA, 28, 1, split="test").images.shape == (10000, 1, 28, 28)
+
+
+@needs("frey/frey_rawface.mat")
+def test_frey_faces_load_padded_to_square() -> None:
+    assert load_dataset("frey", SHARED_DATA, 28, 1).images.shape == (1965, 1, 28, 28)
+
+
+@needs("celeba-10k")
+def test_celeba_subset_loads_cropped_rgb() -> None:
+    data = load_dataset("celeba", SHARED_DATA, 64, 3)
+    assert data.images.shape[1:] == (3, 64, 64) and len(data) >= 1000
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "frey", "celeba"])
+def test_trained_checkpoint_in_repo_generates_finite_images(name: str) -> None:
+    folder = REPO_ROOT / "checkpoints" / name
+    if not (folder / "config.json").exists():
+        pytest.skip(f"no trained checkpoint at {folder}")
+    model = InfoGAN.from_pretrained(folder)
+    images = model.generate(4, seed=0)
+    config = model.config
+    assert images.shape == (4, config.channels, config.image_size, config.image_size)
+    assert torch.isfinite(images).all() and images.std() > 0.01, "a trained model should not draw blank images"
+    codes = model.infer_codes(images)
+    assert codes.keys() == {c.name for c in model.codes}
