@@ -42,7 +42,8 @@ L_I = \mathbb{E}_{c \sim p(c),\, x \sim G(z, c)}\big[\log Q(c \mid x)\big] + H(c
 
 **What Q does.** Q is a small head on the discriminator's trunk that looks at a generated image and predicts the
 codes that made it: a softmax over categories, and a Gaussian (mean, spread) for continuous codes. Maximising
-log Q(c | x) maximises a variational lower bound (L_I above) on the mutual information I(c; G(z, c)) at almost no extra cost.
+log Q(c | x) maximises a variational lower bound (L_I above) on the mutual information I(c; G(z, c)) at almost
+no extra cost.
 
 **Why the codes become interpretable.** To make c recoverable from the image, G must let each code cause a large,
 consistent change that survives every choice of z — and the cheapest such changes are the data's main factors of
@@ -134,11 +135,13 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
         updates.append(gr.Dropdown(choices=code_names, value=code_names[0]))
         updates.append(gr.Dropdown(choices=explorer.row_options(model, code_names[0]), value="seeds"))
         updates.append(explorer.model_facts(model, model_name))
-        updates += [
-            gr.Label(visible=i < len(spec.categorical), value=None, label=f"{c.name} (Q's probabilities)")
-            for i, c in enumerate([*spec.categorical, *[None] * n_cat][:n_cat])
-            if c is not None
-        ] + [gr.Label(visible=False, value=None) for _ in range(n_cat - len(spec.categorical))]
+        for i in range(n_cat):
+            if i < len(spec.categorical):
+                updates.append(
+                    gr.Label(value=None, label=f"{spec.categorical[i].name} (Q's probabilities)", visible=True)
+                )
+            else:
+                updates.append(gr.Label(value=None, visible=False))
         updates.append(gr.Dataframe(value=None, visible=bool(spec.continuous)))
         return updates
 
@@ -226,7 +229,11 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
         with gr.Tabs() as tabs:
             with gr.Tab("Explore", id="explore"), gr.Row():
                 with gr.Column(scale=1, min_width=300):
-                    dropdowns = [gr.Dropdown(label=f"category {i}", interactive=True) for i in range(n_cat)]
+                    # Choices change with the model: values are validated by explorer.parse_codes, not the dropdown.
+                    dropdowns = [
+                        gr.Dropdown(label=f"category {i}", interactive=True, allow_custom_value=True)
+                        for i in range(n_cat)
+                    ]
                     sliders = [
                         gr.Slider(minimum=-2, maximum=2, value=0, step=0.01, label=f"code {j}") for j in range(n_cont)
                     ]
@@ -240,8 +247,10 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
                                      buttons=["download"], elem_id="explore-image", height=480)  # fmt: skip
             with gr.Tab("Traverse", id="traverse"):
                 with gr.Row():
-                    traverse_code = gr.Dropdown(label="Code to sweep (columns)", interactive=True)
-                    traverse_rows = gr.Dropdown(label="Rows", interactive=True)
+                    traverse_code = gr.Dropdown(
+                        label="Code to sweep (columns)", interactive=True, allow_custom_value=True
+                    )
+                    traverse_rows = gr.Dropdown(label="Rows", interactive=True, allow_custom_value=True)
                     traverse_button = gr.Button("Make traversal", variant="primary")
                 gr.Markdown("Other codes and the seed come from the Explore tab. Continuous codes sweep ±2.")
                 with gr.Row():

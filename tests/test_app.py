@@ -1,0 +1,166 @@
+"""The launched explorer through `gradio_client`: every endpoint, bad inputs, determinism and live responses.
+
+The app runs in this process on 127.0.0.1 at a free port with tiny models written to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from infogan.explorer import ModelRegistry
+
+from .test_explorer import save_tiny_models
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+gradio_client = pytest.importorskip("gradio_client")
+import app  # noqa: E402 (after the analytics switch)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_app(folder: Path) -> tuple[object, str]:
+    """Build and launch the explorer on tiny models in `folder`; returns (demo, url)."""
+    registry = ModelRegistry.from_sources(save_tiny_models(folder))
+    demo = app.build_demo(registry)
+    _, url, _ = app.launch(demo, server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    return demo, url
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    demo, url = launch_app(tmp_path_factory.mktemp("checkpoints"))
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> gradio_client.Client:
+    return gradio_client.Client(server, verbose=False, analytics_enabled=False, download_files=False)
+
+
+def pixels(result: object) -> np.ndarray:
+    """Pixels of an image result (a file path, or a FileData dict when downloads are off)."""
+    path = result["path"] if isinstance(result, dict) else result
+    image = Image.open(path)
+    assert image.format == "PNG"
+    return np.asarray(image)
+
+
+def generate(client: gradio_client.Client, model: str, seed: object, codes: object) -> np.ndarray:
+    return pixels(client.predict(model, seed, codes, api_name="/generate"))
+
+
+# ---- the documented API -------------------------------------------------------------------------------------------
+
+
+def test_generate_is_documented(client: gradio_client.Client) -> None:
+    info = client.view_api(print_info=False, return_format="dict")
+    endpoint = info["named_endpoints"]["/generate"]
+    assert [p["parameter_name"] for p in endpoint["parameters"]] == ["model", "seed", "codes"]
+    assert "JSON object of code values by name" in endpoint["description"]
+    assert list(info["named_endpoints"]) == ["/generate"]  # UI-only endpoints stay out of "Use via API"
+
+
+def test_generate_returns_png_of_the_display_size(client: gradio_client.Client) -> None:
+    image = generate(client, "shapes", 3, {"shape": "star", "width": 0.5})
+    assert image.shape == (448, 448)
+    assert generate(client, "faces", 3, {"smile": 1.0}).shape == (448, 448, 3)
+
+
+def test_same_state_gives_the_same_image(client: gradio_client.Client) -> None:
+    a = generate(client, "shapes", 11, {"shape": 1, "width": 0.25})
+    b = generate(client, "shapes", 11, {"shape": "square", "width": 0.25})  # label or index: same category
+    assert np.array_equal(a, b)
+
+
+def test_different_code_values_give_different_images(client: gradio_client.Client) -> None:
+    a = generate(client, "shapes", 11, {"width": -1.5})
+    b = generate(client, "shapes", 11, {"width": 1.5})
+    assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("model", "seed", "codes", "message"),
+    [
+        ("nope", 0, {}, "unknown model 'nope'; available models: ['faces', 'shapes']"),
+        ("shapes", 0, {"colour": 1}, "unknown code 'colour'"),
+        ("shapes", 0, {"shape": 7}, "expected an index 0..2 or one of the labels ['circle', 'square', 'star']"),
+        ("shapes", 0, {"width": "wide"}, "code 'width': expected a number"),
+        ("shapes", 0, '{"width": NaN}', "expected a finite number within ±10"),  # JSON clients cannot send bare NaN
+        ("shapes", 0, '{"width": -Infinity}', "expected a finite number within ±10"),
+        ("shapes", 0, {"width": 1e300}, "expected a finite number within ±10"),
+        ("shapes", 0, [1, 2], "codes must be a JSON object"),
+        ("shapes", 0, "{oops", "could not parse it"),
+        ("shapes", -1, {}, "seed must be an integer in [0, 2147483647]"),
+        ("shapes", 0.5, {}, "seed must be an integer"),
+        ("shapes", 1e20, {}, "seed must be an integer"),
+    ],
+)
+def test_bad_inputs_get_errors_that_say_what_is_allowed(
+    client: gradio_client.Client, model: str, seed: object, codes: object, message: str
+) -> None:
+    with pytest.raises(gradio_client.exceptions.AppError) as err:
+        client.predict(model, seed, codes, api_name="/generate")
+    assert message in str(err.value)
+    assert "Traceback" not in str(err.value)
+
+
+def test_server_keeps_running_after_errors(client: gradio_client.Client) -> None:
+    for _ in range(3):
+        with pytest.raises(gradio_client.exceptions.AppError):
+            client.predict("shapes", 0, {"width": 1e9}, api_name="/generate")
+    assert generate(client, "shapes", 0, {}).shape == (448, 448)
+
+
+# ---- the UI's endpoints (undocumented, but callable) --------------------------------------------------------------
+
+
+def test_explore_endpoint_follows_the_sliders(client: gradio_client.Client) -> None:
+    # inputs: model, seed, one dropdown per categorical slot (1), one slider per continuous slot (2; one unused)
+    image_a, link = client.predict("shapes", 5, 2, -1.0, 0.0, api_name="/explore")
+    image_b, _ = client.predict("shapes", 5, 2, 1.0, 0.0, api_name="/explore")
+    image_a2, _ = client.predict("shapes", 5, 2, -1.0, 0.0, api_name="/explore")
+    assert not np.array_equal(pixels(image_a), pixels(image_b))
+    assert np.array_equal(pixels(image_a), pixels(image_a2))
+    assert "?model=shapes&seed=5&shape=2&width=-1" in link
+    # the same view through /generate is the same picture
+    assert np.array_equal(pixels(image_a), generate(client, "shapes", 5, {"shape": 2, "width": -1.0}))
+
+
+def test_explore_endpoint_rejects_bad_seeds(client: gradio_client.Client) -> None:
+    with pytest.raises(gradio_client.exceptions.AppError, match="less than minimum value 0"):  # the seed box's bounds
+        client.predict("faces", -5, None, 0.0, 0.0, api_name="/explore")
+    with pytest.raises(gradio_client.exceptions.AppError, match="not in the list of choices"):
+        client.predict("gone", 1, None, 0.0, 0.0, api_name="/explore")
+
+
+def test_traverse_endpoint_returns_grid_and_animation(client: gradio_client.Client) -> None:
+    grid, animation = client.predict("shapes", "width", "shape", 0, 1, 0.0, 0.0, api_name="/traverse")
+    assert pixels(grid).shape[0] > pixels(grid).shape[1] / 4  # 3 rows of 9 columns
+    gif = Image.open(animation["path"] if isinstance(animation, dict) else animation)
+    assert gif.format == "GIF" and gif.n_frames > 10
+    with pytest.raises(gradio_client.exceptions.AppError, match="pick a code"):
+        client.predict("shapes", None, "seeds", 0, 1, 0.0, 0.0, api_name="/traverse")
+
+
+def test_encode_endpoint_reads_codes(client: gradio_client.Client, tmp_path: Path) -> None:
+    drawing = Image.new("RGB", (200, 200), "white")
+    ImageDraw.Draw(drawing).ellipse([50, 40, 150, 160], outline="black", width=15)
+    drawing.save(tmp_path / "digit.png")
+    outputs = client.predict("shapes", gradio_client.handle_file(str(tmp_path / "digit.png")), api_name="/encode")
+    label, table = outputs[0]["value"], outputs[1]["value"]  # component updates (the gr.State is not sent)
+    assert {c["label"] for c in label["confidences"]} == {"circle", "square", "star"}
+    assert sum(c["confidence"] for c in label["confidences"]) == pytest.approx(1.0, abs=1e-4)
+    assert table["data"][0][:1] == ["width"]
