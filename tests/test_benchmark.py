@@ -1,0 +1,24 @@
+"""The benchmark script runs and reports what docs/testing.md quotes (on the tiny preset, a few steps)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+
+from tests.conftest import FIXTURES, REPO_ROOT
+
+
+def test_train_speed_benchmark_prints_throughput_and_latency(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("train_speed", REPO_ROOT / "benchmarks" / "train_speed.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args = ["--preset", str(FIXTURES / "tiny.json"), "--steps", "3", "--warmup", "1", "--calls", "5", "--threads", "1"]
+    assert module.main(args) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["preset"] == "tiny" and result["threads"] == 1 and result["machine"].startswith("CPU")
+    assert result["train_images_per_s"] > 0 and 0 < result["generate_p50_ms"] <= result["generate_p95_ms"]
+    assert module.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert module.percentile([1.0, 2.0], 95) == pytest.approx(1.95)
