@@ -16,15 +16,38 @@ from infogan import available_presets, load_preset
 from infogan.data import DATASETS, load_dataset
 from infogan.trainer import TrainConfig, Trainer, TrainingDivergedError
 
+# TrainConfig fields a command-line flag may override (None = keep the preset's value).
+OVERRIDABLE = (
+    "dataset",
+    "steps",
+    "batch_size",
+    "lr_g",
+    "lr_d",
+    "lambda_categorical",
+    "lambda_continuous",
+    "continuous_std",
+    "seed",
+    "device",
+    "log_every",
+    "sample_every",
+    "checkpoint_every",
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--preset", default="mnist",
-                        help=f"model + training defaults: one of {available_presets()} or a preset .json file")
+    parser.add_argument(
+        "--preset",
+        default="mnist",
+        help=f"model + training defaults: one of {available_presets()} or a preset .json file",
+    )
     parser.add_argument("--dataset", choices=sorted(DATASETS), help="override the preset's dataset")
-    parser.add_argument("--data-dir", default="data",
-                        help="dataset root (torchvision layout; downloaded there when online). For --dataset folder: "
-                             "any folder of images, searched recursively")
+    parser.add_argument(
+        "--data-dir",
+        default="data",
+        help="dataset root (torchvision layout; downloaded there when online). For --dataset folder: "
+        "any folder of images, searched recursively",
+    )
     parser.add_argument("--out", required=True, help="run folder for logs, previews, checkpoints and the model")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--steps", type=int, help="total optimisation steps (overrides the preset)")
@@ -34,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr-d", type=float, help="discriminator/Q learning rate")
     parser.add_argument("--lambda-cat", type=float, dest="lambda_categorical", help="λ for categorical codes")
     parser.add_argument("--lambda-cont", type=float, dest="lambda_continuous", help="λ for continuous codes")
+    parser.add_argument(
+        "--continuous-std",
+        type=float,
+        dest="continuous_std",
+        help="fix σ of the continuous codes' Gaussian NLL (default: the preset's; none = learned σ)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for weights, data order and latent samples")
     parser.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
@@ -56,9 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = set(preset.training) - known
         if unknown:
             raise ValueError(f"preset {preset.name}: unknown training key(s) {sorted(unknown)}")
-        overrides = {k: getattr(args, k) for k in ("dataset", "batch_size", "lr_g", "lr_d", "lambda_categorical",
-                     "lambda_continuous", "seed", "device", "log_every", "sample_every", "checkpoint_every",
-                     "steps")}  # fmt: skip
+        overrides = {k: getattr(args, k) for k in OVERRIDABLE}
         config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
         model_config = preset.model
         data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels)

@@ -46,8 +46,13 @@ def info_loss(
     codes: Mapping[str, torch.Tensor],
     lambda_categorical: float = 1.0,
     lambda_continuous: float = 0.1,
+    continuous_std: float | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """λ_cat·Σ CE + λ_cont·Σ Gaussian NLL over all codes, averaged over the batch.
+
+    With `continuous_std` set, the Gaussian's σ is fixed to it instead of Q's predicted log-std (the reference
+    implementation fixes σ = 1). A fixed σ keeps the pull of the continuous codes constant; a learned σ shrinks as Q
+    gets confident, which multiplies that pull and can let a continuous code absorb class identity.
 
     Returns the loss and, per code, the current mutual-information lower bound H(c) - NLL in nats (logged during
     training; it rises as Q learns to read the codes back).
@@ -62,6 +67,8 @@ def info_loss(
             entropy = math.log(code.size)
         else:
             mean, log_std = per_code[code.name]
+            if continuous_std is not None:
+                log_std = torch.full_like(mean, math.log(continuous_std))
             nll = gaussian_nll(codes[code.name], mean, log_std).mean()
             total = total + lambda_continuous * nll
             entropy = math.log(code.high - code.low)  # differential entropy of Uniform(low, high)

@@ -47,6 +47,8 @@ class TrainConfig:
     # has a different scale (paper Sec. 6/Appendix).
     lambda_categorical: float = 1.0
     lambda_continuous: float = 0.1
+    # Fixed σ for the continuous codes' Gaussian NLL (None: Q's learned σ). See losses.info_loss.
+    continuous_std: float | None = None
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
@@ -67,6 +69,10 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
+        if self.continuous_std is not None and not (
+            isinstance(self.continuous_std, (int, float)) and 0.01 <= self.continuous_std <= 10
+        ):
+            raise ValueError(f"continuous_std must be None or a number in [0.01, 10], got {self.continuous_std!r}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError("Adam betas must lie in [0, 1)")
 
@@ -134,7 +140,8 @@ class Trainer:
 
     def train_step(self, real: torch.Tensor) -> dict[str, float]:
         m, spec, cfg = self.model, self.model.config.latent, self.config
-        lambdas = dict(lambda_categorical=cfg.lambda_categorical, lambda_continuous=cfg.lambda_continuous)
+        lambdas = dict(lambda_categorical=cfg.lambda_categorical, lambda_continuous=cfg.lambda_continuous,
+                       continuous_std=cfg.continuous_std)  # fmt: skip
         codes = {k: v.to(self.device) for k, v in spec.sample(len(real), generator=self.latent_rng).items()}
         fake = m.generator(spec.to_generator_input(codes))  # (B, C, H, W)
 
@@ -240,6 +247,7 @@ class Trainer:
             "lr_d": cfg.lr_d,
             "lambda_categorical": cfg.lambda_categorical,
             "lambda_continuous": cfg.lambda_continuous,
+            "continuous_std": cfg.continuous_std if cfg.continuous_std is not None else "learned",
             "seed": cfg.seed,
             "wall_time_minutes": round(self.elapsed / 60, 1),
             "hardware": describe_hardware(self.device),
