@@ -245,7 +245,7 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
                 with gr.Column(scale=1, min_width=300):
                     image = gr.Image(label="Generated image", type="pil", format="png", interactive=False,
                                      buttons=["download"], elem_id="explore-image", height=480)  # fmt: skip
-            with gr.Tab("Traverse", id="traverse"):
+            with gr.Tab("Traverse", id="traverse") as traverse_tab:
                 with gr.Row():
                     traverse_code = gr.Dropdown(
                         label="Code to sweep (columns)", interactive=True, allow_custom_value=True
@@ -254,10 +254,12 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
                     traverse_button = gr.Button("Make traversal", variant="primary")
                 gr.Markdown("Other codes and the seed come from the Explore tab. Continuous codes sweep ±2.")
                 with gr.Row():
-                    traverse_grid = gr.Image(label="Traversal grid", type="pil", format="png", interactive=False,
-                                             buttons=["download"], elem_id="traverse-grid")  # fmt: skip
+                    traverse_grid = gr.Image(label="Traversal grid (rows × code values)", type="pil", format="png",
+                                             interactive=False, buttons=["download"], elem_id="traverse-grid",
+                                             height=520, scale=3)  # fmt: skip
                     traverse_animation = gr.Image(label="Sweep animation (GIF)", type="filepath", interactive=False,
-                                                  buttons=["download"], elem_id="traverse-animation")  # fmt: skip
+                                                  buttons=["download"], elem_id="traverse-animation", height=520,
+                                                  scale=2)  # fmt: skip
             with gr.Tab("Encode", id="encode"):
                 gr.Markdown("Draw a digit or upload a picture: the recognition network **Q** reads its codes.")
                 with gr.Row():
@@ -306,6 +308,7 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
         traverse = dict(fn=make_traversal, inputs=traverse_inputs, outputs=[traverse_grid, traverse_animation],
                         api_name="traverse", api_visibility="undocumented")  # fmt: skip
         traverse_button.click(**traverse)
+        traverse_tab.select(**traverse)
         traverse_code.input(rows_for_code, [model_picker, traverse_code], traverse_rows, api_visibility="private").then(
             **traverse
         )

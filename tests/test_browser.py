@@ -1,0 +1,112 @@
+"""The explorer in a real browser (Debian chromium driven by Playwright): share link, slider drag, dropdown pick.
+
+Screenshots go to the test's tmp folder, or to $INFOGAN_SCREENSHOTS when set (to look at them after a run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .test_app import launch_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not Path(CHROMIUM).is_file():
+    pytest.skip(f"browser test needs Debian chromium at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    demo, url = launch_app(tmp_path_factory.mktemp("checkpoints"))
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def explore_image_src(page: object) -> str:
+    return page.locator("#explore-image img").first.get_attribute("src") or ""
+
+
+def wait_for_new_image(page: object, old: str) -> str:
+    page.wait_for_function(
+        "old => { const img = document.querySelector('#explore-image img'); return img && img.src && img.src != old; }",
+        arg=old,
+        timeout=15_000,
+    )
+    return explore_image_src(page)
+
+
+def save_screenshot(page: object, path: Path) -> None:
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("INFOGAN_SCREENSHOTS"):
+        folder = Path(os.environ["INFOGAN_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
+
+
+def test_link_slider_and_dropdown_update_the_image(server: str, browser: object, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(server + "?model=shapes&seed=4&shape=star&width=0.5")
+
+    # the share link restored the view: model, category label, slider value
+    page.wait_for_selector("#explore-image img", timeout=30_000)
+    assert page.get_by_label("Model").first.input_value() == "shapes"
+    assert page.get_by_label("shape", exact=True).input_value() == "star"
+    assert page.get_by_role("spinbutton", name="number input for width").input_value() == "0.5"
+    first = explore_image_src(page)
+    save_screenshot(page, tmp_path / "explorer-initial.png")
+
+    # drag the slider: the image changes while dragging
+    track = page.get_by_role("slider", name="range slider for width")
+    box = track.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=8)
+    dragged = wait_for_new_image(page, first)  # before the mouse is released
+    page.mouse.up()
+    assert dragged != first
+    assert float(page.get_by_role("spinbutton", name="number input for width").input_value()) > 1.0
+
+    page.wait_for_timeout(1000)  # let the release's last render land
+    before = explore_image_src(page)
+
+    # pick another category in the dropdown
+    page.get_by_label("shape", exact=True).click()
+    save_screenshot(page, tmp_path / "explorer-dropdown-open.png")
+    page.get_by_role("option", name="circle").click()
+    assert page.get_by_label("shape", exact=True).input_value() == "circle"
+    picked = wait_for_new_image(page, before)
+    assert picked != before
+    save_screenshot(page, tmp_path / "explorer-after.png")
+
+    # the other tabs render without errors
+    for tab in ("Traverse", "Encode", "Learn"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(300)
+        save_screenshot(page, tmp_path / f"explorer-{tab.lower()}.png")
+    page.get_by_role("tab", name="Traverse").click()
+    page.get_by_role("button", name="Make traversal").click()
+    page.wait_for_selector("#traverse-grid img", timeout=15_000)
+    page.wait_for_selector("#traverse-animation img", timeout=15_000)
+    save_screenshot(page, tmp_path / "explorer-traverse-done.png")
+    assert not errors, errors
+    page.close()
