@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, Lat
 from infogan.data import ImageData
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# Real datasets for the optional slow checks: ../shared/data beside the clone, or wherever INFOGAN_SHARED_DATA points
+# (.ci/run sets it, since it tests a fresh clone in a temporary folder).
+SHARED_DATA = Path(os.environ.get("INFOGAN_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 FIXTURES = Path(__file__).with_name("fixtures")
 
 # Tests must stay light: long training runs may share the CPU, and one thread is also what makes timings steady.
