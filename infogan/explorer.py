@@ -273,11 +273,12 @@ def traversal(
     rows: str = "seeds",
     steps: int = 9,
     frames: int = 24,
-    size: int = 64,
+    size: int = 640,
 ) -> tuple[Image.Image, list[Image.Image]]:
     """A traversal grid (rows × code values) and animation frames sweeping the same code over every row.
 
-    `codes` fixes the other codes (the Explore state); `size` is the on-screen size of one cell.
+    `codes` fixes the other codes (the Explore state); `size` is the grid's longer side on screen (whole-pixel
+    upscaling, so it is approximate).
     """
     n_rows, fixed = traversal_rows(model, code_name, rows)
     fixed = {**(codes or {}), **fixed}
@@ -286,11 +287,11 @@ def traversal(
     span = _traversal_span(code)
     grid = traversal_images(model, code_name, seed=seed, rows=n_rows, steps=steps, span=span, fixed=fixed)
     cells = grid.shape[1]
-    grid_image = upscale(make_grid(grid.flatten(0, 1), nrow=cells, padding=2, pad_value=1.0), size * cells)
+    grid_image = upscale(make_grid(grid.flatten(0, 1), nrow=cells, padding=2, pad_value=1.0), size)
     n_frames = steps if isinstance(code, CategoricalCode) else max(2, min(MAX_ANIMATION_FRAMES, frames))
     sweep = traversal_images(model, code_name, seed=seed, rows=n_rows, steps=n_frames, span=span, fixed=fixed)
     strips = [make_grid(sweep[:, j], nrow=min(n_rows, 5), padding=2, pad_value=1.0) for j in range(sweep.shape[1])]
-    frame_images = [upscale(strip, max(DISPLAY_SIZE, size * min(n_rows, 5))) for strip in strips]
+    frame_images = [upscale(strip, size) for strip in strips]
     return grid_image, frame_images
 
 
