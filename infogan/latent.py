@@ -279,15 +279,15 @@ def _is_integer_tensor(value: Any) -> bool:
 
 
 def _as_items(value: Any, n: int, name: str) -> list[Any]:
-    """A scalar applies to all n samples; a sequence/tensor must hold exactly n values (one per sample)."""
-    if torch.is_tensor(value):
-        value = value.tolist() if value.dim() > 0 else value.item()
+    """A scalar applies to all n samples; a sequence/tensor/array must hold exactly n values (one per sample)."""
+    if torch.is_tensor(value) or type(value).__module__ == "numpy":
+        value = value.tolist()  # Python numbers (or lists of them): numpy/torch ints must count as indices too
     if isinstance(value, (str, int, float)) or value is None:
         return [value] * n
     if isinstance(value, Sequence):
         if len(value) != n:
             raise ValueError(f"code {name!r}: got {len(value)} values for {n} samples; give one value or exactly {n}")
-        return list(value)
+        return [v.item() if type(v).__module__ == "numpy" and getattr(v, "ndim", 1) == 0 else v for v in value]
     if hasattr(value, "item"):  # numpy scalars
         return [value.item()] * n
     raise ValueError(f"code {name!r}: expected a number, a label or a list of them, got {type(value).__name__}")

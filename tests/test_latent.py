@@ -123,3 +123,14 @@ def test_json_round_trip_keeps_labels_and_priors() -> None:
 def test_from_dict_is_strict(data: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LatentSpec.from_dict(data)
+
+
+def test_numpy_and_torch_values_work_like_python_numbers() -> None:
+    np = pytest.importorskip("numpy")
+    resolved = SPEC.resolve_values(3, {"digit": np.arange(3), "tilt": np.linspace(-2, 2, 3)})
+    assert torch.equal(resolved["digit"], torch.tensor([0, 1, 2]))
+    assert torch.equal(resolved["tilt"], torch.tensor([-2.0, 0.0, 2.0]))
+    assert torch.equal(SPEC.resolve_values(2, {"digit": [np.int64(1), torch.tensor(2)]})["digit"], torch.tensor([1, 2]))
+    assert torch.equal(SPEC.resolve_values(2, {"digit": np.array(["one", "two"])})["digit"], torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="code 'digit': got 2 values for 3 samples"):
+        SPEC.resolve_values(3, {"digit": np.arange(2)})
