@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -72,8 +73,8 @@ def test_info_loss_lambdas_weight_each_kind() -> None:
     assert both.item() == pytest.approx(2 * only_cat.item() + 3 * only_cont.item(), rel=1e-5)
 
 
-def test_information_gradient_reaches_generator_trunk_and_q_head(shapes: ImageData) -> None:
-    trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, "unused-out-dir")
+def test_information_gradient_reaches_generator_trunk_and_q_head(shapes: ImageData, tmp_path: Path) -> None:
+    trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path)
     m, spec = trainer.model, trainer.model.config.latent
     codes = spec.sample(16, generator=torch.Generator().manual_seed(0))
     loss, _ = info_loss(spec, m.q_head(m.trunk(m.generator(spec.to_generator_input(codes)))), codes)
@@ -89,9 +90,9 @@ def test_information_gradient_reaches_generator_trunk_and_q_head(shapes: ImageDa
     assert not has_grad(m.d_head), "the D head plays no part in L_I"
 
 
-def test_train_step_updates_every_network(shapes: ImageData) -> None:
+def test_train_step_updates_every_network(shapes: ImageData, tmp_path: Path) -> None:
     torch.manual_seed(0)
-    trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, "unused-out-dir")
+    trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path)
     m = trainer.model
     before = {k: v.clone() for k, v in m.state_dict().items()}
     stats = trainer.train_step(trainer.next_batch())
