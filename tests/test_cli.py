@@ -97,3 +97,42 @@ def test_evaluate_cli_missing_checkpoint(tmp_path: Path, capsys: pytest.CaptureF
 def test_every_cli_flag_has_help() -> None:
     for action in train.build_parser()._actions:
         assert action.help, f"train.py {action.option_strings} has no help text"
+
+
+def test_evaluate_cli_writes_matched_labels_and_metrics(
+    model: InfoGAN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--write-labels` on a labelled dataset (MNIST here, served from memory) updates config, metadata and card."""
+    model.save_pretrained(tmp_path)
+    labelled = synthetic_shapes(60, seed=4)
+    monkeypatch.setattr(evaluate_cli, "load_dataset", lambda *args, **kwargs: labelled)
+    args = [str(tmp_path), "--dataset", "mnist", "--generated", "32", "--write-labels", "--threads", "1"]
+    assert evaluate_cli.main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["test_set_name"] == "MNIST test split" and printed["test_set"]["shape"]["images"] == 60
+
+    updated = InfoGAN.from_pretrained(tmp_path)
+    labels = updated.config.latent.code("shape").labels
+    assert labels is not None and len(set(labels)) == 3 and set(labels) <= {"0", "1", "2"}
+    assert (
+        updated.config.metadata["metrics"]["test_set"]["shape"]["accuracy"] == printed["test_set"]["shape"]["accuracy"]
+    )
+    assert "## Measured metrics" in (tmp_path / "README.md").read_text()
+    assert torch.equal(updated.generate(2, seed=0), model.generate(2, seed=0)), "weights must be untouched"
+
+
+def test_annotate_cli_renames_codes_and_sets_labels(model: InfoGAN, tmp_path: Path) -> None:
+    from infogan import annotate
+
+    model.save_pretrained(tmp_path)
+    args = [str(tmp_path), "--rename", "width=thickness", "--labels", "shape=bar,pillar,blob", "--note",
+            "thickness=stroke width", "--title", "Shapes"]  # fmt: skip
+    assert annotate.main(args) == 0
+    updated = InfoGAN.from_pretrained(tmp_path)
+    assert [c.name for c in updated.codes] == ["shape", "thickness"]
+    assert updated.config.latent.code("shape").labels == ("bar", "pillar", "blob")
+    assert updated.config.metadata["code_notes"] == {"thickness": "stroke width"}
+    assert (tmp_path / "traversal_thickness.png").exists() and not (tmp_path / "traversal_width.png").exists()
+    assert torch.equal(updated.generate(2, seed=0, codes={"shape": "blob"}), model.generate(2, 0, {"shape": 2}))
+    assert annotate.main([str(tmp_path), "--labels", "shape=a,b"]) == 2
+    assert annotate.main([str(tmp_path), "--rename", "nope=x"]) == 2

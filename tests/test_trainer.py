@@ -69,7 +69,9 @@ def test_resume_after_a_kill_continues_exactly(shapes: ImageData, tmp_path: Path
     original_step = killed.train_step
 
     def step_then_die(real: torch.Tensor) -> dict[str, float]:
-        if killed.step == 4:  # after the step-3 checkpoint: steps 4 (and the kill) must be redone on resume
+        if (
+            killed.step == 4
+        ):  # killed during step 5: step 4 ran after the step-3 checkpoint and is lost, so resume redoes it
             raise KeyboardInterrupt
         return original_step(real)
 
