@@ -29,6 +29,14 @@ CSS = """
 footer { display: none !important; }
 """
 
+PICK_BRUSH_JS = """() => {
+  let tries = 0;
+  const pick = () => {
+    const brush = document.querySelector('#sketchpad button[aria-label="Brush"]');
+    if (brush && brush.offsetParent !== null) brush.click(); else if (tries++ < 20) setTimeout(pick, 100);
+  };
+  setTimeout(pick, 100);
+}"""
 LEARN = r"""
 ## How InfoGAN works
 
@@ -260,12 +268,13 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
                     traverse_animation = gr.Image(label="Sweep animation (GIF)", type="filepath", interactive=False,
                                                   buttons=["download"], elem_id="traverse-animation", height=520,
                                                   scale=2)  # fmt: skip
-            with gr.Tab("Encode", id="encode"):
+            with gr.Tab("Encode", id="encode") as encode_tab:
                 gr.Markdown("Draw a digit or upload a picture: the recognition network **Q** reads its codes.")
                 with gr.Row():
                     sketchpad = gr.Sketchpad(
-                        label="Draw (white background, dark strokes)", type="pil", canvas_size=(280, 280),
+                        label="Draw a digit", type="pil", canvas_size=(280, 280),
                         brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"), height=360,
+                        elem_id="sketchpad",
                     )  # fmt: skip
                     upload = gr.Image(
                         label="…or upload an image", type="pil", sources=["upload", "clipboard"], height=360
@@ -314,6 +323,8 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
         )
         traverse_rows.input(**traverse)
 
+        # Gradio's sketchpad starts with no tool selected; pick the brush so a visitor can draw straight away.
+        encode_tab.select(None, None, None, js=PICK_BRUSH_JS, api_visibility="private")
         encode_outputs = [*code_labels, code_table, inferred]
         sketchpad.change(read_sketch, [model_picker, sketchpad], encode_outputs, api_name="encode_sketch",
                          api_visibility="undocumented", trigger_mode="always_last", show_progress="hidden")  # fmt: skip

@@ -110,3 +110,37 @@ def test_link_slider_and_dropdown_update_the_image(server: str, browser: object,
     save_screenshot(page, tmp_path / "explorer-traverse-done.png")
     assert not errors, errors
     page.close()
+
+
+def test_draw_encode_and_switch_model(server: str, browser: object, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "?model=shapes")
+    page.wait_for_selector("#explore-image img", timeout=30_000)
+
+    # draw a stroke on the sketchpad: Q's probabilities appear, labelled with the category names
+    page.get_by_role("tab", name="Encode").click()
+    page.wait_for_timeout(1000)  # the tab's select event picks the brush once the sketchpad is mounted
+    canvas = page.locator("#sketchpad canvas").first
+    canvas.wait_for(timeout=10_000)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.8, steps=10)
+    page.mouse.up()
+    save_screenshot(page, tmp_path / "explorer-encode-drawn.png")
+    page.get_by_text("circle").first.wait_for(timeout=15_000)
+    save_screenshot(page, tmp_path / "explorer-encode-drawn.png")
+
+    # send the codes to Explore: the tab switches and the controls hold Q's reading
+    page.get_by_role("button", name="Edit in Explore").click()
+    page.locator("#explore-image img").first.wait_for(timeout=10_000)
+    assert page.get_by_label("shape", exact=True).input_value() in ("circle", "square", "star")
+
+    # switching model rebuilds the controls: no categorical code, two continuous ones
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name="faces").click()
+    page.get_by_role("slider", name="range slider for pose").wait_for(timeout=10_000)
+    assert page.get_by_role("slider", name="range slider for pose").get_attribute("max") == "4"  # prior ±2 → ±4
+    assert not page.get_by_label("shape", exact=True).is_visible()
+    save_screenshot(page, tmp_path / "explorer-faces.png")
+    page.close()
