@@ -62,7 +62,7 @@ class CategoricalCode:
             raise ValueError(f"code {self.name!r}: unknown category {value!r}; expected {allowed}")
         if isinstance(value, bool) or (not isinstance(value, (int, float)) and not _is_integer_tensor(value)):
             raise ValueError(f"code {self.name!r}: expected {allowed}, got {type(value).__name__} {value!r}")
-        number = float(value)
+        number = _to_float(value)
         if not math.isfinite(number) or number != int(number) or not 0 <= number < self.size:
             raise ValueError(f"code {self.name!r}: category {value!r} is out of range; expected {allowed}")
         return int(number)
@@ -104,7 +104,7 @@ class ContinuousCode:
         """Turn a user value into a float; raise ValueError for non-numbers, NaN/inf and absurd magnitudes."""
         if isinstance(value, bool) or (not isinstance(value, (int, float)) and not torch.is_tensor(value)):
             raise ValueError(f"code {self.name!r}: expected a number, got {type(value).__name__} {value!r}")
-        number = float(value)
+        number = _to_float(value)
         if not math.isfinite(number) or abs(number) > self.max_abs_value:
             raise ValueError(
                 f"code {self.name!r}: value {value!r} is not allowed; expected a finite number within "
@@ -272,6 +272,14 @@ def _check_keys(data: Mapping[str, Any], required: set[str], optional: set[str],
         raise ValueError(f"{where}: missing key(s) {sorted(missing)}")
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(required | optional)}")
+
+
+def _to_float(value: Any) -> float:
+    """float(value), with integers too large for a float (e.g. 10**400) becoming inf, so range checks reject them."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _is_integer_tensor(value: Any) -> bool:

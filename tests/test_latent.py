@@ -134,3 +134,11 @@ def test_numpy_and_torch_values_work_like_python_numbers() -> None:
     assert torch.equal(SPEC.resolve_values(2, {"digit": np.array(["one", "two"])})["digit"], torch.tensor([1, 2]))
     with pytest.raises(ValueError, match="code 'digit': got 2 values for 3 samples"):
         SPEC.resolve_values(3, {"digit": np.arange(2)})
+
+
+@pytest.mark.parametrize("name", ["digit", "tilt"])
+def test_integers_too_large_for_a_float_are_a_value_error(name: str) -> None:
+    with pytest.raises(ValueError, match=f"code '{name}'"):
+        SPEC.resolve_values(1, {name: 10**400})
+    with pytest.raises(ValueError, match=f"code '{name}'"):
+        SPEC.resolve_values(1, {name: -(10**400)})
