@@ -76,6 +76,19 @@ def test_download_round_trip_generates_identical_images(hub: HubStandIn, model: 
     }
 
 
+def test_download_by_commit_and_from_cache_offline(hub: HubStandIn, model: InfoGAN, tmp_path: Path) -> None:
+    model.push_to_hub("alice/tiny-infogan")
+    first = hub.repos["alice/tiny-infogan"].head
+    by_commit = InfoGAN.from_pretrained("alice/tiny-infogan", revision=first, cache_dir=tmp_path / "cache")
+    assert torch.equal(by_commit.generate(2, seed=0), model.generate(2, seed=0))
+
+    hub.requests.clear()
+    cached = InfoGAN.from_pretrained("alice/tiny-infogan", revision=first, cache_dir=tmp_path / "cache",
+                                     local_files_only=True)  # fmt: skip
+    assert hub.requests == [], "local_files_only must not touch the network"
+    assert torch.equal(cached.generate(2, seed=0), model.generate(2, seed=0))
+
+
 def test_pushing_again_updates_the_repo(hub: HubStandIn, model: InfoGAN) -> None:
     model.push_to_hub("alice/tiny-infogan")
     model.config = model.config.with_metadata(title="Second version")
