@@ -10,6 +10,7 @@ import functools
 import os
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -20,6 +21,7 @@ from infogan import explorer
 from infogan.explorer import ModelRegistry
 
 TITLE = "InfoGAN latent explorer"
+CHECKPOINTS = Path(__file__).with_name("checkpoints")  # each sub-folder with a config.json is one model
 THREADS = 1  # torch threads per request; with CONCURRENCY = 2 this fills a 2-vCPU Space without oversubscribing
 CONCURRENCY = 2
 QUEUE_SIZE = 256  # enough for the 50-client load test; beyond it users get "queue full" instead of a long wait
@@ -354,7 +356,7 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoints", default="checkpoints", help="folder of checkpoint folders to serve")
+    parser.add_argument("--checkpoints", default=str(CHECKPOINTS), help="folder of checkpoint folders to serve")
     parser.add_argument("--models", nargs="*", default=[], metavar="USER/REPO",
                         help=f"Hub repo ids to load too (safetensors only); also ${explorer.MODELS_ENV}")  # fmt: skip
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to bind")
@@ -362,7 +364,10 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     torch.set_num_threads(THREADS)
-    registry = ModelRegistry.from_sources(args.checkpoints, explorer.hub_ids_from(args.models))
+    try:
+        registry = ModelRegistry.from_sources(args.checkpoints, explorer.hub_ids_from(args.models))
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
     if not len(registry):
         parser.error(f"no models: {args.checkpoints}/ has no */config.json and no --models / ${explorer.MODELS_ENV}")
     launch(build_demo(registry), server_name=args.host, server_port=args.port)

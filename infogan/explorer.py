@@ -31,6 +31,8 @@ DISPLAY_SIZE = 448  # longer side of the explorer image: 28 px × 16, 64 px × 7
 MAX_SEED = 2**31 - 1  # seeds a person can type and share; the library allows up to 2**63
 MAX_TRAVERSAL_ROWS = 10
 MAX_ANIMATION_FRAMES = 48
+MAX_METRICS_IN_FACTS = 24  # the Learn tab lists this many metric values; the model card has them all
+MAX_LIST_IN_FACTS = 10  # longer lists (e.g. confusion matrices) are left to the model card
 MODELS_ENV = "INFOGAN_MODELS"  # comma-separated Hub repo ids loaded in addition to checkpoints/
 
 
@@ -505,7 +507,10 @@ def model_facts(model: InfoGAN, name: str) -> str:
     metrics = meta.get("metrics") or {}
     if metrics:
         lines.append("- **Measured metrics:**")
-        lines += [f"  - {k.replace('_', ' ')}: {_format(v)}" for k, v in _flatten(metrics)]
+        items = [(k, v) for k, v in _flatten(metrics) if not isinstance(v, list) or len(v) <= MAX_LIST_IN_FACTS]
+        lines += [f"  - {k.replace('_', ' ')}: {_format(v)}" for k, v in items[:MAX_METRICS_IN_FACTS]]
+        if len(items) > MAX_METRICS_IN_FACTS:
+            lines.append(f"  - … {len(items) - MAX_METRICS_IN_FACTS} more in the model card (README.md)")
         if meta.get("metrics_note"):
             lines.append(f"  - _{meta['metrics_note']}_")
     else:
