@@ -153,6 +153,7 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
             else:
                 updates.append(gr.Label(value=None, visible=False))
         updates.append(gr.Dataframe(value=None, visible=bool(spec.continuous)))
+        updates += [None, None, None]  # clear the previous model's traversal and Q reading
         return updates
 
     def switch_model(model_name: str, seed: float) -> list[Any]:
@@ -217,15 +218,19 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     def read_upload(model_name: str, image: Any) -> list[Any]:
         return read_codes(model_name, image, False)
 
+    @user_errors
     def send_to_explore(model_name: str, seed: float, inferred: dict[str, Any] | None) -> list[Any]:
         """Put Q's codes into the Explore controls and switch to the Explore tab."""
         if not inferred:
-            raise gr.Error("Upload or draw an image first, then send its codes to Explore.", print_exception=False)
-        return [gr.Tabs(selected="explore"), *controls_for(model_name, explorer.parse_seed(seed), inferred)]
+            raise ValueError("Upload or draw an image first, then send its codes to Explore.")
+        updates = controls_for(model_name, explorer.parse_seed(seed), inferred)
+        updates[-3:] = [gr.skip()] * 3  # keep the traversal and the Q reading
+        return [gr.Tabs(selected="explore"), *updates]
 
     # ---- layout -------------------------------------------------------------------------------------------------
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    # delete_cache: every rendered PNG lands in Gradio's cache; drop files older than an hour, checked every 30 min.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
         gr.Markdown(
             f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
             "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why."
@@ -303,6 +308,7 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
 
         controls = [seed, *dropdowns, *sliders]
         model_outputs = [*controls, traverse_code, traverse_rows, facts, *code_labels, code_table]
+        model_outputs += [traverse_grid, traverse_animation, inferred]
         render = dict(fn=render_explore, inputs=[model_picker, *controls], outputs=[image, share_link],
                       api_visibility="undocumented", show_progress="hidden")  # fmt: skip
 
