@@ -101,3 +101,15 @@ def test_train_step_updates_every_network(shapes: ImageData, tmp_path: Path) -> 
         changed = [k for k in before if k.startswith(prefix) and not torch.equal(before[k], after[k])]
         assert changed, f"{prefix} parameters were not updated by a train step"
     assert {"d_loss", "g_loss", "info_loss", "info/shape", "info/width"} <= stats.keys()
+
+
+def test_fixed_continuous_std_ignores_q_log_std() -> None:
+    q = torch.tensor([[0.0, 0.0, 0.0, 0.3, -2.0]])  # Q predicts mean 0.3 and a (now ignored) log-std of -2
+    codes = {"c": torch.tensor([0]), "u": torch.tensor([0.8])}
+    only_cont = dict(lambda_categorical=0.0, lambda_continuous=1.0)
+    fixed, info = info_loss(SPEC, q, codes, continuous_std=1.0, **only_cont)
+    expected = 0.5 * math.log(2 * math.pi) + 0.5 * (0.8 - 0.3) ** 2  # log σ = 0
+    assert fixed.item() == pytest.approx(expected, rel=1e-6)
+    assert info["u"] == pytest.approx(math.log(2) - expected, rel=1e-6)
+    wide, _ = info_loss(SPEC, q, codes, continuous_std=2.0, **only_cont)
+    assert wide.item() == pytest.approx(0.5 * math.log(2 * math.pi) + math.log(2) + 0.5 * (0.5 / 2) ** 2, rel=1e-6)

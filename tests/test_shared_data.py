@@ -5,6 +5,8 @@ Skipped otherwise, so the suite needs neither. Loading the full datasets takes a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -55,3 +57,27 @@ def test_trained_checkpoint_in_repo_generates_finite_images(name: str) -> None:
     assert torch.isfinite(images).all() and images.std() > 0.01, "a trained model should not draw blank images"
     codes = model.infer_codes(images)
     assert codes.keys() == {c.name for c in model.codes}
+
+
+@needs("MNIST/raw")
+def test_small_infogan_learns_digit_categories_on_mnist(tmp_path: Path) -> None:
+    """The real check: 1,000 unsupervised steps of a small model put digit classes into the categorical code.
+
+    In our runs (seeds 0 and 1) Hungarian accuracy on 2,000 test digits was 0.42 and 0.47 after 1,000 steps and 0.60
+    after 3,000; chance is about 0.1-0.2. About 45 s on one thread of a busy 2-core CPU.
+    """
+    from infogan import CategoricalCode, ContinuousCode, InfoGANConfig, LatentSpec
+    from infogan.data import ImageData
+    from infogan.evaluate import categorical_metrics
+    from infogan.trainer import TrainConfig, Trainer
+
+    latent = LatentSpec(noise_dim=16, codes=(CategoricalCode("digit", 10), ContinuousCode("c2")))
+    config = InfoGANConfig(latent=latent, base_channels=16, fc_dim=128, q_hidden=32)
+    train = load_dataset("mnist", SHARED_DATA, 28, 1)
+    test = load_dataset("mnist", SHARED_DATA, 28, 1, split="test")
+    settings = TrainConfig(dataset="mnist", steps=1000, batch_size=64, log_every=250, sample_every=10**6,
+                           checkpoint_every=10**6)  # fmt: skip
+    model = Trainer(config, settings, ImageData(train.images), tmp_path).train()  # no labels anywhere near training
+    metrics = categorical_metrics(model, ImageData(test.images[:2000], test.labels[:2000]))["digit"]
+    assert metrics["accuracy"] > 0.3, metrics
+    assert metrics["nmi"] > 0.15, metrics

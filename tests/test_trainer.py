@@ -151,6 +151,7 @@ def test_labels_never_reach_the_networks(shapes: ImageData, tmp_path: Path) -> N
         ({"lr_g": -1.0}, "lr_g must be a finite non-negative number"),
         ({"lambda_continuous": math.nan}, "lambda_continuous must be"),
         ({"beta1": 1.0}, r"Adam betas must lie in \[0, 1\)"),
+        ({"continuous_std": 0.0}, r"continuous_std must be None or a number in \[0.01, 10\]"),
     ],
 )
 def test_train_config_validation(shapes: ImageData, tmp_path: Path, overrides: dict, message: str) -> None:
