@@ -139,6 +139,30 @@ def time_client(url: str, name: str, n: int) -> list[float]:
     return times
 
 
+def call_generate_http(http: object, url: str, name: str, seed: int, codes: dict) -> str:
+    """One /generate call through Gradio's plain HTTP API (POST, then read the event stream); returns the stream."""
+    endpoint = f"{url.rstrip('/')}/gradio_api/call/generate"
+    event_id = http.post(endpoint, json={"data": [name, seed, codes]}).raise_for_status().json()["event_id"]
+    stream = http.get(f"{endpoint}/{event_id}").raise_for_status().text
+    if "event: complete" not in stream:
+        raise RuntimeError(f"/generate failed: {stream[:300]}")
+    return stream
+
+
+def time_http(url: str, name: str, n: int) -> list[float]:
+    """The same round trip without gradio_client's own overhead (what a curl or JavaScript client sees)."""
+    import httpx
+
+    times = []
+    with httpx.Client(timeout=60) as http:
+        for i in range(n + 5):
+            t = time.perf_counter()
+            call_generate_http(http, url, name, i, {})
+            if i >= 5:
+                times.append((time.perf_counter() - t) * 1e3)
+    return times
+
+
 def time_browser(url: str, name: str, n: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
@@ -180,6 +204,7 @@ def main() -> None:
         print(f"model.generate (1 image):            {summary(gen)}")
         print(f"generate + upscale to 448 px:        {summary(render)}")
     print(f"gradio_client /generate round trip:  {summary(time_client(url, args.model, args.n))}")
+    print(f"plain HTTP /generate round trip:     {summary(time_http(url, args.model, args.n))}")
     if not args.no_browser and Path(CHROMIUM).is_file():
         print(f"browser slider → new image shown:    {summary(time_browser(url, args.model, max(20, args.n // 4)))}")
     if demo is not None:

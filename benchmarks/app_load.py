@@ -15,14 +15,27 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from app_latency import ROOT, percentile, spawn_server
+from app_latency import ROOT, call_generate_http, percentile, spawn_server
 
 
-def run_client(url: str, model: str, requests: int, barrier: threading.Barrier) -> tuple[list[float], list[str]]:
+def run_client(
+    url: str, model: str, requests: int, barrier: threading.Barrier, transport: str
+) -> tuple[list[float], list[str]]:
     """One user: connect, wait for everyone, then send `requests` generate calls back to back."""
+    import httpx
     from gradio_client import Client
 
-    client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    if transport == "client":
+        client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    else:
+        client = httpx.Client(timeout=120)
+
+    def call(seed: int, codes: dict) -> None:
+        if transport == "client":
+            client.predict(model, seed, codes, api_name="/generate")
+        else:
+            call_generate_http(client, url, model, seed, codes)
+
     rng = random.Random()
     times, errors = [], []
     barrier.wait()
@@ -30,7 +43,7 @@ def run_client(url: str, model: str, requests: int, barrier: threading.Barrier) 
         codes = {"c2": round(rng.uniform(-2, 2), 2)} if model == "mnist" else {}
         t = time.perf_counter()
         try:
-            client.predict(model, rng.randrange(10_000), codes, api_name="/generate")
+            call(rng.randrange(10_000), codes)
             times.append((time.perf_counter() - t) * 1e3)
         except Exception as err:  # counted and reported: the point is to see them
             errors.append(f"{type(err).__name__}: {err}")
@@ -45,6 +58,8 @@ def main() -> None:
     parser.add_argument("--model", default="mnist", help="model name to request")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
     parser.add_argument("--requests", type=int, default=20, help="requests per client")
+    parser.add_argument("--transport", choices=["client", "http"], default="client",
+                        help="gradio_client, or Gradio's plain HTTP API via httpx (less client CPU)")  # fmt: skip
     args = parser.parse_args()
 
     server, url = None, args.url
@@ -53,13 +68,14 @@ def main() -> None:
     barrier = threading.Barrier(args.clients)
     start = time.perf_counter()
     with ThreadPoolExecutor(args.clients) as pool:
-        futures = [pool.submit(run_client, url, args.model, args.requests, barrier) for _ in range(args.clients)]
+        job = (run_client, url, args.model, args.requests, barrier, args.transport)
+        futures = [pool.submit(*job) for _ in range(args.clients)]
         results = [f.result() for f in futures]
     wall = time.perf_counter() - start
     times = [t for r in results for t in r[0]]
     errors = [e for r in results for e in r[1]]
     total = args.clients * args.requests
-    print(f"{args.clients} clients × {args.requests} requests = {total} on {url} "
+    print(f"{args.clients} {args.transport} clients × {args.requests} requests = {total} on {url} "
           f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end)")  # fmt: skip
     print(f"errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     if times:
