@@ -52,7 +52,7 @@ L_I = \mathbb{E}_{c \sim p(c),\, x \sim G(z, c)}\big[\log Q(c \mid x)\big] + H(c
 
 **What Q does.** Q is a small head on the discriminator's trunk that looks at a generated image and predicts the
 codes that made it: a softmax over categories, and a Gaussian (mean, spread) for continuous codes. Maximising
-log Q(c | x) maximises a variational lower bound (L_I above) on the mutual information I(c; G(z, c)) at almost
+log Q(c | x) maximises a variational lower bound (the L_I term above) on the mutual information I(c; G(z, c)) at almost
 no extra cost.
 
 **Why the codes become interpretable.** To make c recoverable from the image, G must let each code cause a large,

@@ -482,7 +482,7 @@ def model_facts(model: InfoGAN, name: str) -> str:
     config, meta = model.config, model.config.metadata
     dataset = meta.get("dataset") or {}
     kind = "RGB" if config.channels == 3 else "greyscale"
-    lines = [f"### {meta.get('title', name)}", ""]
+    lines = [f"### This model: {meta.get('title', name)}", ""]
     lines.append(f"- **Images:** {config.image_size}×{config.image_size} {kind}")
     if dataset:
         lines.append(f"- **Dataset:** {dataset.get('name', 'unknown')}" + _license(dataset))
@@ -497,10 +497,11 @@ def model_facts(model: InfoGAN, name: str) -> str:
         lines.append(f"- **Code `{code.name}`:** {prior}{note}")
     training = meta.get("training") or {}
     if training:
-        parts = []
-        for key in ("steps", "epochs", "wall_time_minutes", "hardware"):
-            if key in training:
-                parts.append(f"{key.replace('_', ' ')}: {_format(training[key])}")
+        parts = [f"{key}: {_format(training[key])}" for key in ("steps", "epochs") if key in training]
+        if "wall_time_minutes" in training:
+            parts.append(f"training time: {_format(training['wall_time_minutes'])} min")
+        if "hardware" in training:
+            parts.append(f"on {_format(training['hardware'])}")
         lines.append("- **Training:** " + ("; ".join(parts) if parts else _format(training)))
     else:
         lines.append("- **Training:** no training facts recorded (an untrained or hand-made checkpoint)")
