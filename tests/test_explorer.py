@@ -224,7 +224,8 @@ def test_stale_or_bad_links_fall_back_to_defaults(registry: ModelRegistry) -> No
 def test_model_facts_show_card_metadata(registry: ModelRegistry) -> None:
     facts = explorer.model_facts(registry.get("shapes"), "shapes")
     expected = ["Tiny shapes", "synthetic shapes", "circle, square, star", "stroke width", "steps: 10",
-                "training time: 0.5 min", "on test CPU", "categorical accuracy: 0.875", "q error › width: 0.25"]  # fmt: skip
+                "training time: 0.5 min", "on test CPU", "categorical accuracy: 0.875",
+                "q error › width: 0.25"]  # fmt: skip
     for text in expected:
         assert text in facts
     assert "none recorded" in explorer.model_facts(registry.get("faces"), "faces")
