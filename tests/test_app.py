@@ -106,6 +106,9 @@ def test_different_code_values_give_different_images(client: gradio_client.Clien
         ("shapes", -1, {}, "seed must be an integer in [0, 2147483647]"),
         ("shapes", 0.5, {}, "seed must be an integer"),
         ("shapes", 1e20, {}, "seed must be an integer"),
+        ("shapes", "abc", {}, "seed must be an integer in [0, 2147483647], got 'abc'"),
+        (None, 0, {}, "unknown model None; available models"),
+        ("shapes", 0, {"shape": True}, "code 'shape': expected an index 0..2"),
     ],
 )
 def test_bad_inputs_get_errors_that_say_what_is_allowed(
