@@ -167,3 +167,19 @@ def test_encode_endpoint_reads_codes(client: gradio_client.Client, tmp_path: Pat
     assert {c["label"] for c in label["confidences"]} == {"circle", "square", "star"}
     assert sum(c["confidence"] for c in label["confidences"]) == pytest.approx(1.0, abs=1e-4)
     assert table["data"][0][:1] == ["width"]
+
+
+def test_app_module_has_no_import_side_effects() -> None:
+    import importlib
+
+    import torch
+
+    threads = torch.get_num_threads()
+    importlib.reload(app)
+    assert torch.get_num_threads() == threads
+    assert not hasattr(app, "demo")  # the UI is built by build_demo, launched only under __main__
+
+
+def test_an_empty_registry_is_refused() -> None:
+    with pytest.raises(ValueError, match="no models"):
+        app.build_demo(ModelRegistry())
