@@ -107,12 +107,12 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     @user_errors
     def generate(model: str, seed: float, codes: Any) -> Image.Image:
         """One PNG for a model name, a seed and a JSON object of code values by name (codes not given: prior)."""
-        model_name, model = model, registry.get(model)
+        network = registry.get(model)  # `model` is the API's parameter name: the model's name
         try:
-            values = explorer.parse_codes(model, codes)
+            values = explorer.parse_codes(network, codes)
         except ValueError as err:
-            raise ValueError(f"{err}. Model {model_name!r} takes: {explorer.allowed_codes(model)}") from None
-        return explorer.render(model, explorer.parse_seed(seed), values)
+            raise ValueError(f"{err}. Model {model!r} takes: {explorer.allowed_codes(network)}") from None
+        return explorer.render(network, explorer.parse_seed(seed), values)
 
     def controls_for(model_name: str, seed: int, codes: dict[str, Any]) -> list[Any]:
         """Updates for every model-dependent component, showing `codes` (defaults elsewhere)."""
