@@ -107,7 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(f"done: model in {args.out}/model", file=sys.stderr)
     if args.push_to_hub:
-        url = model.push_to_hub(args.push_to_hub)
+        try:
+            url = model.push_to_hub(args.push_to_hub)
+        except Exception as err:  # network, auth or Hub errors: the trained model is safe on disk
+            print(f"error: push to {args.push_to_hub} failed ({type(err).__name__}: {err}); the model is saved in "
+                  f"{args.out}/model — push it later with InfoGAN.from_pretrained(...).push_to_hub(...)",
+                  file=sys.stderr)  # fmt: skip
+            return 3
         print(f"pushed to {url}", file=sys.stderr)
     return 0
 

@@ -79,8 +79,8 @@ def build_model_card(config: InfoGANConfig, images: list[str]) -> ModelCard:
         lines += [f"**{Path(name).stem.replace('_', ' ')}**\n\n![{name}]({name})\n" for name in images]
     metrics = meta.get("metrics")
     if metrics:
-        lines += ["## Measured metrics", "", meta.get("metrics_note", ""), "", "```json"]
-        lines += [json.dumps(metrics, indent=2), "```", ""]
+        lines += ["## Measured metrics", "", meta.get("metrics_note", ""), ""]
+        lines += _metrics_table(metrics)
     training = meta.get("training")
     if training:
         lines += ["## Training", "", "| | |", "|---|---|"]
@@ -103,6 +103,26 @@ def build_model_card(config: InfoGANConfig, images: list[str]) -> ModelCard:
         "```",
     ]
     return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+
+
+def _metrics_table(metrics: dict[str, Any]) -> list[str]:
+    """One row per code: test-set accuracy/NMI (categorical codes) and information/R² on generated images."""
+    test, generated = metrics.get("test_set", {}), metrics.get("generated", {})
+    lines = [
+        "| code | test accuracy (Hungarian) | test NMI | information (nats) | R² of Q's mean |",
+        "|---|---|---|---|---|",
+    ]
+    for name in dict.fromkeys([*test, *generated]):
+        t, g = test.get(name, {}), generated.get(name, {})
+        info = g.get("information_nats")
+        if info is not None and "max_information_nats" in g:
+            info = f"{info:.3f} of {g['max_information_nats']:.3f}"
+        cells = [t.get("accuracy"), t.get("nmi"), info, g.get("r2")]
+        lines.append(f"| `{name}` | " + " | ".join("–" if c is None else _format(c) for c in cells) + " |")
+    mapping = {k: v["category_to_class"] for k, v in test.items() if "category_to_class" in v}
+    for name, pairs in mapping.items():
+        lines += ["", f"`{name}` category → class: " + ", ".join(f"{k}→{v}" for k, v in pairs.items())]
+    return [*lines, ""]
 
 
 def _example_codes(config: InfoGANConfig) -> dict[str, Any]:

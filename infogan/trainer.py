@@ -209,6 +209,7 @@ class Trainer:
                     self.evaluate_on_labels(log)
                     self.save_checkpoint()
         bar.close()
+        _set_requires_grad(self.d_params, True)  # leave the model as a normal module, not mid-G-step
         return self.model
 
     @property
