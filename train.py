@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="continuous_std",
         help="fix σ of the continuous codes' Gaussian NLL (default: the preset's; none = learned σ)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights, data order and latent samples")
-    parser.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--seed", type=int, help="seed for weights, data order and latent samples")
+    parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--log-every", type=int, help="steps between log lines")
     parser.add_argument("--sample-every", type=int, help="steps between sample/traversal grids")
@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
         model_config = preset.model
         data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels)
-        if args.epochs:
+        config.validate()
+        if args.epochs is not None:
+            if not args.epochs > 0:
+                raise ValueError(f"--epochs must be positive, got {args.epochs}")
             config = replace(config, steps=max(1, math.ceil(args.epochs * len(data) / config.batch_size)))
         eval_data = None
         if not args.no_eval and DATASETS[config.dataset].class_names:
@@ -114,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{args.out}/model — push it later with InfoGAN.from_pretrained(...).push_to_hub(...)",
                   file=sys.stderr)  # fmt: skip
             return 3
+        model.save_pretrained(f"{args.out}/model")  # the local card now names the Hub repo, like the pushed one
         print(f"pushed to {url}", file=sys.stderr)
     return 0
 

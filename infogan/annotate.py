@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from .config import InfoGANConfig
 from .latent import CategoricalCode
@@ -24,7 +25,13 @@ def rename_codes(config: InfoGANConfig, renames: dict[str, str]) -> InfoGANConfi
     latent = replace(config.latent, codes=codes)
     latent.validate()
     notes = {renames.get(k, k): v for k, v in config.metadata.get("code_notes", {}).items()}
-    return config.with_latent(latent).with_metadata(code_notes=notes)
+    updates: dict = {"code_notes": notes}
+    if isinstance(config.metadata.get("metrics"), dict):  # per-code metric tables follow the rename too
+        updates["metrics"] = {
+            section: {renames.get(k, k): v for k, v in table.items()} if isinstance(table, dict) else table
+            for section, table in config.metadata["metrics"].items()
+        }
+    return config.with_latent(latent).with_metadata(**updates)
 
 
 def set_labels(config: InfoGANConfig, code_name: str, labels: list[str]) -> InfoGANConfig:
@@ -57,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--title", help="model card title")
     args = parser.parse_args(argv)
     try:
+        if not Path(args.checkpoint).is_dir():
+            raise ValueError(f"annotate edits a local checkpoint folder in place; {args.checkpoint!r} is not one")
         model = InfoGAN.from_pretrained(args.checkpoint)
         config = rename_codes(model.config, _pairs(args.rename, "--rename"))
         for name, labels in _pairs(args.labels, "--labels").items():

@@ -40,9 +40,9 @@ class InfoGANConfig:
         if not isinstance(self.latent, LatentSpec):
             raise ValueError("config.latent must be a LatentSpec")
         self.latent.validate()
-        if self.image_size not in BASE_RESOLUTION:
+        if not _is_int(self.image_size) or self.image_size not in BASE_RESOLUTION:
             raise ValueError(f"image_size must be one of {sorted(BASE_RESOLUTION)}, got {self.image_size!r}")
-        if self.channels not in (1, 3):
+        if not _is_int(self.channels) or self.channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {self.channels!r}")
         for name, lo, hi in (("base_channels", 4, 512), ("fc_dim", 0, 8192), ("q_hidden", 8, 4096)):
             value = getattr(self, name)
@@ -50,6 +50,9 @@ class InfoGANConfig:
                 raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
         if not isinstance(self.metadata, dict):
             raise ValueError("metadata must be a JSON object")
+        for key in ("dataset", "training", "metrics", "code_notes"):  # read by the model card and the explorer
+            if key in self.metadata and not isinstance(self.metadata[key], dict):
+                raise ValueError(f"metadata.{key} must be a JSON object")
         _check_json(self.metadata, "metadata")
 
     @property
@@ -96,7 +99,7 @@ class InfoGANConfig:
             base_channels=data["base_channels"],
             fc_dim=data["fc_dim"],
             q_hidden=data["q_hidden"],
-            metadata=dict(data.get("metadata") or {}),
+            metadata=data.get("metadata", {}),
         )
 
     def to_json(self) -> str:
@@ -115,6 +118,10 @@ class InfoGANConfig:
             return cls.from_dict(data)
         except (ValueError, TypeError) as err:
             raise ValueError(f"{path}: invalid InfoGAN config: {err}") from None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_json(value: Any, where: str) -> None:

@@ -14,6 +14,7 @@ import datetime
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -85,7 +86,12 @@ def categorical_metrics(model: Any, data: ImageData, class_names: tuple[str, ...
 @torch.inference_mode()
 def generated_code_metrics(model: Any, n: int = 5000, seed: int = 1234, batch_size: int = 500) -> dict[str, dict]:
     """Information term per code and, for continuous codes, R² of Q's mean, on n generated images."""
+    if n < 1:
+        raise ValueError(f"need at least one generated image, got n={n}")
     spec = model.config.latent
+    # Score the continuous codes with the σ they were trained with (a fixed σ leaves Q's log-σ output untrained).
+    std = model.config.metadata.get("training", {}).get("continuous_std")
+    trained_std = std if isinstance(std, (int, float)) else None
     info_sums = {c.name: 0.0 for c in spec.codes}
     truths: dict[str, list] = {c.name: [] for c in spec.continuous}
     preds: dict[str, list] = {c.name: [] for c in spec.continuous}
@@ -95,7 +101,7 @@ def generated_code_metrics(model: Any, n: int = 5000, seed: int = 1234, batch_si
         images = model.generate(n=b, seed=seed + i)
         with eval_mode(model):
             q = model.q_head(model.trunk(images))
-        _, info = info_loss(spec, q, values)
+        _, info = info_loss(spec, q, values, continuous_std=trained_std)
         for name, v in info.items():
             info_sums[name] += v * b
         split = spec.split_q_output(q)
@@ -157,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
+        if args.write_labels and not Path(args.checkpoint).is_dir():
+            raise ValueError(f"--write-labels needs a local checkpoint folder; {args.checkpoint!r} is not one")
         model = InfoGAN.from_pretrained(args.checkpoint)
         results = evaluate(model, args.dataset, args.data_dir, args.generated)
     except (FileNotFoundError, ValueError) as err:

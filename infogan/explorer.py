@@ -8,10 +8,12 @@ links, and the model-card facts shown in the app.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,14 +312,15 @@ class AnimationStore:
     def __init__(self, keep: int = 64) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="infogan-explorer-"))
         self.keep = keep
-        self._count = 0
+        self._numbers = itertools.count(1)  # next() on a count is atomic under the GIL: unique names per request
+        self._lock = threading.Lock()  # pruning must not race another request's pruning (concurrency > 1)
 
     def save(self, frames: Sequence[Image.Image], stem: str, suffix: str = ".gif") -> Path:
-        self._count += 1
-        path = save_animation(frames, self.folder / f"{stem}-{self._count}{suffix}", duration_ms=90)
-        files = sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime)
-        for old in files[: max(0, len(files) - self.keep)]:
-            old.unlink(missing_ok=True)
+        path = save_animation(frames, self.folder / f"{stem}-{next(self._numbers)}{suffix}", duration_ms=90)
+        with self._lock:
+            files = sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime)
+            for old in files[: max(0, len(files) - self.keep)]:
+                old.unlink(missing_ok=True)
         return path
 
 

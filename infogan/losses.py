@@ -35,8 +35,7 @@ def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def gaussian_nll(value: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-    """Per-sample -log N(value; mean, exp(log_std)^2), with log_std clamped to [LOG_STD_MIN, LOG_STD_MAX]."""
-    log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+    """Per-sample -log N(value; mean, exp(log_std)^2)."""
     return 0.5 * math.log(2 * math.pi) + log_std + 0.5 * ((value - mean) * torch.exp(-log_std)) ** 2
 
 
@@ -69,6 +68,8 @@ def info_loss(
             mean, log_std = per_code[code.name]
             if continuous_std is not None:
                 log_std = torch.full_like(mean, math.log(continuous_std))
+            else:
+                log_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
             nll = gaussian_nll(codes[code.name], mean, log_std).mean()
             total = total + lambda_continuous * nll
             entropy = math.log(code.high - code.low)  # differential entropy of Uniform(low, high)

@@ -8,7 +8,13 @@ from typing import Any
 
 import torch
 from huggingface_hub import ModelCard, PyTorchModelHubMixin, hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError, HFValidationError, RepositoryNotFoundError
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HfHubHTTPError,
+    HFValidationError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -65,9 +71,13 @@ class InfoGAN(
             raise ValueError(f"n must be an integer in [1, 4096], got {n!r}")
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
             raise ValueError(f"seed must be a non-negative integer below 2**63, got {seed!r}")
-        chosen = self.config.latent.resolve_values(n, codes)  # validate before drawing anything
+        spec = self.config.latent
+        chosen = spec.resolve_values(n, codes)  # validate before drawing anything
         rng = torch.Generator().manual_seed(seed)  # CPU generator: the same seed gives the same image on any device
-        values = self.config.latent.sample(n, generator=rng)
+        # One sample at a time, so sample i is the same whatever n is: the Explore image for a seed is row 0 of
+        # the Traverse grid for that seed.
+        draws = [spec.sample(1, generator=rng) for _ in range(n)]
+        values = {key: torch.cat([d[key] for d in draws]) for key in draws[0]}
         values.update(chosen)
         return {k: v.to(self.device) for k, v in values.items()}
 
@@ -98,12 +108,16 @@ class InfoGAN(
         if not torch.is_tensor(images) or images.dim() != 4 or tuple(images.shape[1:]) != (c, s, s):
             shape = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
             raise ValueError(f"expected images of shape (n, {c}, {s}, {s}) with values in [0, 1], got {shape}")
+        if not images.is_floating_point():
+            raise ValueError(f"images must be floats in [0, 1], got {images.dtype}; use images.float() / 255")
         if not torch.isfinite(images).all():
             raise ValueError("images contain NaN or inf")
+        if images.min() < 0 or images.max() > 1:
+            raise ValueError("images must hold values in [0, 1]; rescale them first (e.g. x / 255 or (x + 1) / 2)")
 
     # ---- saving and loading --------------------------------------------------------------------------------------
 
-    def _save_pretrained(self, save_directory: Path) -> None:
+    def _save_pretrained(self, save_directory: Path, **_: Any) -> None:
         """Write config.json, model.safetensors, preview images and the model card (called by save_pretrained)."""
         from .model_card import build_model_card, write_preview_images
 
@@ -113,6 +127,23 @@ class InfoGAN(
         images = write_preview_images(self, save_directory)
         card = build_model_card(self.config, images)
         _atomic_write(save_directory / "README.md", lambda p: card.save(p))
+
+    def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:  # type: ignore[override]
+        """Write the checkpoint folder; every file is replaced atomically, so a reader never sees a half-written one.
+
+        (The mixin's version deletes config.json before writing the weights, leaving a window with no config.)
+        """
+        folder = Path(save_directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._save_pretrained(folder)
+        if kwargs.get("push_to_hub"):
+            return self.push_to_hub(kwargs.get("repo_id") or folder.name)
+        return None
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:  # type: ignore[override]
+        """Upload the checkpoint folder (via huggingface_hub's mixin); the model card's snippet names `repo_id`."""
+        self.config = self.config.with_metadata(repo_id=repo_id)
+        return super().push_to_hub(repo_id, **kwargs)
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
         from .model_card import build_model_card
@@ -147,8 +178,13 @@ class InfoGAN(
                 raise FileNotFoundError(
                     f"{source!r} is neither a local checkpoint folder nor a valid Hub repo id (user/name)"
                 ) from None
-            except (RepositoryNotFoundError, EntryNotFoundError) as err:
+            except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as err:
                 raise FileNotFoundError(f"could not fetch {source!r} from the Hub: {err}") from None
+            except (HfHubHTTPError, OSError) as err:
+                raise FileNotFoundError(
+                    f"could not download {source!r} from the Hub ({type(err).__name__}: {err}); check the repo id, "
+                    "your token and the network, or pass a local checkpoint folder"
+                ) from None
         config = InfoGANConfig.from_json_file(config_path)
         model = cls(config)
         model.load_state_dict(load_checked_state_dict(weights_path, model), strict=True)
@@ -177,6 +213,8 @@ def load_checked_state_dict(path: Path, model: nn.Module) -> dict[str, torch.Ten
                 f"{path}: tensor {key!r} has shape {tuple(tensor.shape)} but the config needs "
                 f"{tuple(expected[key].shape)}; the weights and config come from different models"
             )
+        if tensor.dtype != expected[key].dtype:
+            raise ValueError(f"{path}: tensor {key!r} is {tensor.dtype}, expected {expected[key].dtype}")
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise ValueError(f"{path}: tensor {key!r} contains NaN or inf; the checkpoint is corrupt")
     return state
@@ -196,7 +234,9 @@ class eval_mode:  # noqa: N801 (used like a function: `with eval_mode(model):`)
         self.module, self.was_training = module, module.training
 
     def __enter__(self) -> None:
-        self.module.eval()
+        if self.was_training:  # no writes at all for a model already in eval mode (the app shares models)
+            self.module.eval()
 
     def __exit__(self, *exc: object) -> None:
-        self.module.train(self.was_training)
+        if self.was_training:
+            self.module.train(True)

@@ -15,17 +15,21 @@ from .visualize import sample_grid, save_image, traversal_grid
 PREVIEW_SEED = 0
 
 
-def write_preview_images(model: Any, folder: Path) -> list[str]:
-    """Write samples.png and one traversal_<code>.png per code (fixed seed, so they are comparable); return names."""
-    scale = 2 if model.config.image_size <= 32 else 1
-    names = ["samples.png"]
-    save_image(sample_grid(model, seed=PREVIEW_SEED), folder / "samples.png", scale=scale)
+def write_preview_images(model: Any, folder: Path, suffix: str = "") -> list[str]:
+    """Write samples<suffix>.png and traversal_<code><suffix>.png per code (fixed seed: comparable across steps).
+
+    Without a suffix (a checkpoint folder), traversal images of codes that no longer exist are removed.
+    """
+    scale = 2 if model.config.image_size <= 32 else 1  # small images get 2x nearest-neighbour pixels
+    names = [f"samples{suffix}.png"]
+    save_image(sample_grid(model, seed=PREVIEW_SEED), folder / names[0], scale=scale)
     for code in model.codes:
-        name = f"traversal_{code.name}.png"
+        name = f"traversal_{code.name}{suffix}.png"
         save_image(traversal_grid(model, code.name, seed=PREVIEW_SEED), folder / name, scale=scale)
         names.append(name)
-    for stale in set(p.name for p in folder.glob("traversal_*.png")) - set(names):  # e.g. after renaming a code
-        (folder / stale).unlink()
+    if not suffix:
+        for stale in {p.name for p in folder.glob("traversal_*.png")} - set(names):  # e.g. after renaming a code
+            (folder / stale).unlink()
     return names
 
 

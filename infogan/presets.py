@@ -42,6 +42,6 @@ def load_preset(name_or_path: str | Path) -> Preset:
     _check_keys(data, required={"model", "training"}, optional={"description"}, where=f"preset {path.name}")
     try:
         model = InfoGANConfig.from_dict(data["model"])
-    except ValueError as err:
+    except (ValueError, TypeError) as err:
         raise ValueError(f"preset {path.name}: {err}") from None
     return Preset(path.stem, data.get("description", ""), model, dict(data["training"]))

@@ -27,7 +27,7 @@ from .devices import describe_hardware, resolve_device
 from .evaluate import categorical_metrics
 from .losses import d_loss, g_loss, info_loss
 from .model import InfoGAN
-from .visualize import sample_grid, save_image, traversal_grid
+from .model_card import write_preview_images
 
 STATE_FILE = "training_state.pt"
 
@@ -217,12 +217,7 @@ class Trainer:
         return self.step * self.config.batch_size
 
     def write_previews(self) -> None:
-        folder = self.out_dir / "samples"
-        scale = 2 if self.model.config.image_size <= 32 else 1
-        save_image(sample_grid(self.model, seed=0), folder / f"step_{self.step:07d}.png", scale=scale)
-        for code in self.model.codes:
-            grid = traversal_grid(self.model, code.name, seed=0)
-            save_image(grid, folder / f"traversal_{code.name}_step_{self.step:07d}.png", scale=scale)
+        write_preview_images(self.model, self.out_dir / "samples", suffix=f"_step_{self.step:07d}")
 
     def evaluate_on_labels(self, log: Any) -> None:
         """Test-set accuracy/NMI of the categorical codes, for monitoring only (labels never reach a network)."""
@@ -295,8 +290,25 @@ class Trainer:
         if not path.exists():
             raise FileNotFoundError(f"--resume: no {STATE_FILE} in {self.out_dir}; start without --resume")
         # Our own local training state (optimiser moments, RNG); weights_only=True never unpickles arbitrary code.
-        state = torch.load(path, weights_only=True, map_location=self.device)
-        saved = InfoGANConfig.from_dict(json.loads(state["model_config"]))
+        try:
+            state = torch.load(path, weights_only=True, map_location=self.device)
+            saved = InfoGANConfig.from_dict(json.loads(state["model_config"]))
+            saved_train = json.loads(state["train_config"])
+        except Exception as err:
+            raise ValueError(
+                f"--resume: {path} is unreadable or from another version ({type(err).__name__}: {err}); "
+                "start a new run in another --out folder"
+            ) from None
+        # Resuming means the same optimisation: only the length and the bookkeeping may change.
+        free = {"steps", "log_every", "sample_every", "checkpoint_every", "device", "code_notes"}
+        current = asdict(self.config)
+        changed = sorted(k for k in current.keys() - free if saved_train.get(k) != current[k])
+        if changed:
+            was = {k: saved_train.get(k) for k in changed}
+            raise ValueError(
+                f"--resume: {', '.join(changed)} differ from the run in {self.out_dir} (it used {was}); resume with "
+                "the same settings, or start a new run in another --out folder"
+            )
         if saved.to_dict() | {"metadata": {}} != self.model.config.to_dict() | {"metadata": {}}:
             raise ValueError(f"--resume: the model in {path} differs from the requested preset/config")
         self.model.config = saved
@@ -307,7 +319,16 @@ class Trainer:
         self.latent_rng.set_state(state["latent_rng"].cpu())
         self.order, self.position = state["order"].cpu(), state["position"]
         self.step, self.elapsed = state["step"], state["elapsed"]
+        self._truncate_log()
         tqdm.write(f"resumed {self.out_dir} at step {self.step}")
+
+    def _truncate_log(self) -> None:
+        """Drop log lines written after the checkpoint we resume from: those steps are about to be redone."""
+        log = self.out_dir / "log.jsonl"
+        if log.exists():
+            kept = [line for line in log.read_text(encoding="utf-8").splitlines(keepends=True)
+                    if json.loads(line).get("step", 0) <= self.step]  # fmt: skip
+            log.write_text("".join(kept), encoding="utf-8")
 
 
 def _set_requires_grad(params: list[torch.nn.Parameter], flag: bool) -> None:

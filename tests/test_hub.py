@@ -49,10 +49,11 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStandIn]
 
 
 def test_push_uploads_exactly_the_saved_folder(hub: HubStandIn, model: InfoGAN, tmp_path: Path) -> None:
-    model.save_pretrained(tmp_path / "local")
     model.push_to_hub("alice/tiny-infogan")
+    model.save_pretrained(tmp_path / "local")  # after the push: the card's usage snippet now names the repo
 
     repo = hub.repos["alice/tiny-infogan"]
+    assert b'InfoGAN.from_pretrained("alice/tiny-infogan")' in repo.files["README.md"]
     assert set(repo.files) == EXPECTED_FILES
     for name, content in repo.files.items():
         assert content == (tmp_path / "local" / name).read_bytes(), f"{name} differs from save_pretrained output"

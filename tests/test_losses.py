@@ -30,18 +30,28 @@ def test_d_loss_and_g_loss_by_hand() -> None:
     assert g_loss(fake).item() == pytest.approx(expected_g, rel=1e-6)
 
 
-def test_gaussian_nll_by_hand_and_clamped() -> None:
+def test_gaussian_nll_by_hand() -> None:
     value, mean, log_std = torch.tensor([0.3]), torch.tensor([0.1]), torch.tensor([-0.5])
     sigma = math.exp(-0.5)
     expected = 0.5 * math.log(2 * math.pi) + math.log(sigma) + 0.5 * ((0.3 - 0.1) / sigma) ** 2
     assert gaussian_nll(value, mean, log_std).item() == pytest.approx(expected, rel=1e-6)
-    # Outside the clamp the NLL equals the NLL at the bound.
-    assert gaussian_nll(value, mean, torch.tensor([-50.0])).item() == pytest.approx(
-        gaussian_nll(value, mean, torch.tensor([LOG_STD_MIN])).item()
-    )
-    assert gaussian_nll(value, mean, torch.tensor([50.0])).item() == pytest.approx(
-        gaussian_nll(value, mean, torch.tensor([LOG_STD_MAX])).item()
-    )
+
+
+def test_info_loss_clamps_only_the_learned_sigma() -> None:
+    spec = LatentSpec(noise_dim=1, codes=(ContinuousCode("u"),))
+    codes = {"u": torch.tensor([0.3])}
+
+    def nll(log_std: float, **kwargs: float) -> float:
+        q = torch.tensor([[0.1, log_std]])  # (B, mean + log_std)
+        return info_loss(spec, q, codes, lambda_continuous=1.0, **kwargs)[0].item()
+
+    # A learned log-σ outside the clamp counts as the bound ...
+    assert nll(-50.0) == pytest.approx(nll(LOG_STD_MIN))
+    assert nll(50.0) == pytest.approx(nll(LOG_STD_MAX))
+    # ... but a fixed σ is used as given, even below the learned-σ bound.
+    sigma = 0.02
+    expected = 0.5 * math.log(2 * math.pi) + math.log(sigma) + 0.5 * ((0.3 - 0.1) / sigma) ** 2
+    assert nll(0.0, continuous_std=sigma) == pytest.approx(expected, rel=1e-5)
 
 
 def test_info_loss_is_cross_entropy_on_raw_logits_plus_weighted_gaussian_nll() -> None:

@@ -51,8 +51,8 @@ def test_run_folder_layout_and_checkpoint_metadata(shapes: ImageData, tmp_path: 
     Trainer(tiny_config(), config, shapes, tmp_path).train()
 
     assert {p.name for p in tmp_path.iterdir()} == {"log.jsonl", "samples", "model", STATE_FILE}
-    previews = {f"{prefix}{step:07d}.png" for prefix in ("step_", "traversal_shape_step_", "traversal_width_step_")
-                for step in (2, 4)}  # fmt: skip
+    prefixes = ("samples_step_", "traversal_shape_step_", "traversal_width_step_")
+    previews = {f"{prefix}{step:07d}.png" for prefix in prefixes for step in (2, 4)}
     assert {p.name for p in (tmp_path / "samples").iterdir()} == previews
     loaded = InfoGAN.from_pretrained(tmp_path / "model")
     training = loaded.config.metadata["training"]
