@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", nargs="*", default=[], metavar="CODE=TEXT", help="what a code controls")
     parser.add_argument("--labels", nargs="*", default=[], metavar="CODE=A,B,C", help="category labels, in order")
     parser.add_argument("--title", help="model card title")
+    parser.add_argument("--training-note", help="a sentence on how the model was trained (shown in the card)")
     args = parser.parse_args(argv)
     try:
         if not Path(args.checkpoint).is_dir():
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         config = config.with_metadata(code_notes={**config.metadata.get("code_notes", {}), **notes})
         if args.title:
             config = config.with_metadata(title=args.title)
+        if args.training_note:
+            config = config.with_metadata(training_note=args.training_note)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

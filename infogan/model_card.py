@@ -87,7 +87,7 @@ def build_model_card(config: InfoGANConfig, images: list[str]) -> ModelCard:
         lines += _metrics_table(metrics)
     training = meta.get("training")
     if training:
-        lines += ["## Training", "", "| | |", "|---|---|"]
+        lines += ["## Training", "", meta.get("training_note", ""), "", "| | |", "|---|---|"]
         lines += [f"| {k.replace('_', ' ')} | {_format(v)} |" for k, v in training.items()]
         lines.append("")
     if dataset:
@@ -123,6 +123,11 @@ def _metrics_table(metrics: dict[str, Any]) -> list[str]:
             info = f"{info:.3f} of {g['max_information_nats']:.3f}"
         cells = [t.get("accuracy"), t.get("nmi"), info, g.get("r2")]
         lines.append(f"| `{name}` | " + " | ".join("–" if c is None else _format(c) for c in cells) + " |")
+    lines += [
+        "",
+        "Information = H(c) − E[−log Q(c | G(z, c))] in nats, a lower bound on I(c; G(z, c)). For continuous codes "
+        "trained with a fixed σ the bound is loose (it can be negative); R² of Q's mean is the clearer measure there.",
+    ]
     mapping = {k: v["category_to_class"] for k, v in test.items() if "category_to_class" in v}
     for name, pairs in mapping.items():
         lines += ["", f"`{name}` category → class: " + ", ".join(f"{k}→{v}" for k, v in pairs.items())]
