@@ -100,7 +100,7 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     def render_explore(model_name: str, *slots: Any) -> tuple[Image.Image, str]:
         """The Explore image and share link for the current controls (seed, dropdowns, sliders)."""
         model, seed, codes = explore_codes(model_name, slots)
-        link = explorer.share_query(model_name, seed, codes)
+        link = explorer.share_query(model_name, seed, codes, model)
         return explorer.render(model, seed, codes), f"[Link to this view]({link}) (copy it to share exactly this image)"
 
     @torch.inference_mode()

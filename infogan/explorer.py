@@ -430,10 +430,17 @@ def _centre_strokes(image: Image.Image, size: int) -> Image.Image:
 # ---- sharing -----------------------------------------------------------------------------------------------------
 
 
-def share_query(model_name: str, seed: int, codes: Mapping[str, Any]) -> str:
-    """A query string (`?model=…&seed=…&<code>=…`) that `state_from_query` turns back into the same view."""
+def share_query(model_name: str, seed: int, codes: Mapping[str, Any], model: InfoGAN | None = None) -> str:
+    """A query string (`?model=…&seed=…&<code>=…`) that `state_from_query` turns back into the same view.
+
+    With `model`, categories are written by label (`digit=7` means the category that draws sevens), which is what a
+    person typing a link expects.
+    """
     params: dict[str, Any] = {"model": model_name, "seed": seed}
     for name, value in codes.items():
+        code = model.config.latent.code(name) if model is not None else None
+        if isinstance(code, CategoricalCode) and code.labels and not isinstance(value, str):
+            value = code.label_of(code.index_of(value))
         params[name] = f"{value:g}" if isinstance(value, float) else value
     return "?" + urlencode(params)
 
@@ -463,7 +470,9 @@ def state_from_query(registry: ModelRegistry, params: Mapping[str, str]) -> Expl
         if raw is None:
             continue
         value: Any = raw
-        if isinstance(code, ContinuousCode) or raw.lstrip("-").replace(".", "", 1).isdigit():
+        if isinstance(code, CategoricalCode) and code.labels and raw in code.labels:
+            pass  # a label wins over an index: with digit labels, "7" is the category drawing sevens
+        elif isinstance(code, ContinuousCode) or raw.lstrip("-").replace(".", "", 1).isdigit():
             try:
                 value = float(raw)
                 value = int(value) if isinstance(code, CategoricalCode) and value.is_integer() else value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -214,6 +215,22 @@ def test_share_link_round_trip(registry: ModelRegistry) -> None:
     state = explorer.state_from_query(registry, params)
     assert state == explorer.ExploreState("shapes", 42, {"shape": "star", "width": -1.5})
     assert explorer.state_from_query(registry, {"model": "shapes", "shape": "2"}).codes == {"shape": 2}
+    # Given the model, indices from the dropdowns are written as labels.
+    shapes = registry.get("shapes")
+    assert explorer.share_query("shapes", 1, {"shape": 2}, shapes) == "?model=shapes&seed=1&shape=star"
+
+
+def test_share_link_prefers_a_label_over_an_index(registry: ModelRegistry) -> None:
+    """With digit-like labels ("7" drawn by category 2), `digit=7` in a link means the label, not index 7."""
+    shapes = registry.get("shapes")
+    code = shapes.config.latent.code("shape")
+    codes = tuple(replace(c, labels=("5", "7", "0")) if c is code else c for c in shapes.config.latent.codes)
+    relabelled = shapes.config.with_latent(replace(shapes.config.latent, codes=codes))
+    digits = InfoGAN(relabelled)
+    local = ModelRegistry()
+    local.add("digits", digits)
+    assert explorer.state_from_query(local, {"model": "digits", "shape": "0"}).codes == {"shape": "0"}
+    assert explorer.share_query("digits", 3, {"shape": 2}, digits) == "?model=digits&seed=3&shape=0"
 
 
 def test_stale_or_bad_links_fall_back_to_defaults(registry: ModelRegistry) -> None:
