@@ -56,7 +56,7 @@ def build_model_card(config: InfoGANConfig, images: list[str]) -> ModelCard:
         "```python",
         "from infogan import InfoGAN",
         f'model = InfoGAN.from_pretrained("{meta.get("repo_id", "path/to/this/folder")}")',
-        f"images = model.generate(n=8, seed=0, codes={_example_codes(config)})  # (8, C, H, W) in [0, 1]",
+        f"images = model.generate(n=8, seed=0, codes={json.dumps(_example_codes(config))})  # (8, C, H, W) in [0, 1]",
         "codes = model.infer_codes(images)  # Q reads the codes back",
         "```",
         "",
