@@ -33,6 +33,12 @@ OVERRIDABLE = (
     "checkpoint_every",
 )
 
+LEARNED = "learned"
+
+
+def _std_or_learned(text: str) -> float | str:
+    return LEARNED if text == LEARNED else float(text)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawTextHelpFormatter)
@@ -59,9 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lambda-cont", type=float, dest="lambda_continuous", help="λ for continuous codes")
     parser.add_argument(
         "--continuous-std",
-        type=float,
+        type=_std_or_learned,
         dest="continuous_std",
-        help="fix σ of the continuous codes' Gaussian NLL (default: the preset's; none = learned σ)",
+        help="fix σ of the continuous codes' Gaussian NLL, or 'learned' to use Q's predicted σ (default: the preset's)",
     )
     parser.add_argument("--seed", type=int, help="seed for weights, data order and latent samples")
     parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
@@ -87,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"preset {preset.name}: unknown training key(s) {sorted(unknown)}")
         overrides = {k: getattr(args, k) for k in OVERRIDABLE}
         config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+        if config.continuous_std == LEARNED:
+            config = replace(config, continuous_std=None)
         model_config = preset.model
         data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels)
         config.validate()

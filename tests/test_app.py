@@ -137,7 +137,7 @@ def test_explore_endpoint_follows_the_sliders(client: gradio_client.Client) -> N
     image_a2, _ = client.predict("shapes", 5, 2, -1.0, 0.0, api_name="/explore")
     assert not np.array_equal(pixels(image_a), pixels(image_b))
     assert np.array_equal(pixels(image_a), pixels(image_a2))
-    assert "?model=shapes&seed=5&shape=2&width=-1" in link
+    assert "?model=shapes&seed=5&shape=star&width=-1" in link  # categories by label
     # the same view through /generate is the same picture
     assert np.array_equal(pixels(image_a), generate(client, "shapes", 5, {"shape": 2, "width": -1.0}))
 
