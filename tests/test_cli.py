@@ -62,7 +62,9 @@ def test_train_cli_overrides_and_epochs(image_folder: Path, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(("flag", "recorded"), [("0.5", 0.5), ("learned", "learned")])
-def test_train_cli_continuous_std_fixed_or_learned(image_folder: Path, tmp_path: Path, flag: str, recorded: object) -> None:
+def test_train_cli_continuous_std_fixed_or_learned(
+    image_folder: Path, tmp_path: Path, flag: str, recorded: object
+) -> None:
     out = tmp_path / "run"
     assert run_train("--data-dir", str(image_folder), "--out", str(out), "--steps", "2", "--continuous-std", flag) == 0
     assert InfoGAN.from_pretrained(out / "model").config.metadata["training"]["continuous_std"] == recorded
