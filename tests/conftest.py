@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,13 @@ def synthetic_shapes(n: int, size: int = 28, seed: int = 0) -> ImageData:
 @pytest.fixture(scope="session")
 def shapes() -> ImageData:
     return synthetic_shapes(400)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The explorer launched on 127.0.0.1 at a free port with tiny models; closed after the module's tests."""
+    from tests.test_app import launch_app  # imports gradio: only for the app and browser tests
+
+    demo, url = launch_app(tmp_path_factory.mktemp("checkpoints"))
+    yield url
+    demo.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +35,6 @@ def launch_app(folder: Path) -> tuple[object, str]:
     demo = app.build_demo(registry)
     _, url, _ = app.launch(demo, server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     return demo, url
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    demo, url = launch_app(tmp_path_factory.mktemp("checkpoints"))
-    yield url
-    demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from .test_app import launch_app
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]  # fmt: skip
@@ -23,13 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"browser test needs Debian chromium at {CHROMIUM}", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    demo, url = launch_app(tmp_path_factory.mktemp("checkpoints"))
-    yield url
-    demo.close()
 
 
 @pytest.fixture(scope="module")
