@@ -26,6 +26,10 @@ OVERRIDABLE = (
     "lambda_categorical",
     "lambda_continuous",
     "continuous_std",
+    "augment",
+    "q_augment",
+    "ema_decay",
+    "gan_loss",
     "seed",
     "device",
     "log_every",
@@ -69,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="continuous_std",
         help="fix σ of the continuous codes' Gaussian NLL, or 'learned' to use Q's predicted σ (default: the preset's)",
     )
+    parser.add_argument(
+        "--augment",
+        help="differentiable augmentation of D's inputs, e.g. 'translation,cutout' or 'translation:0.1' ('' = none)",
+    )
+    parser.add_argument("--q-augment", dest="q_augment", help="augmentation of the generated images Q reads")
+    parser.add_argument("--ema-decay", type=float, help="average G's weights with this decay (0 = off; 0.999)")
+    parser.add_argument("--gan-loss", choices=["bce", "hinge"], help="adversarial loss")
     parser.add_argument("--seed", type=int, help="seed for weights, data order and latent samples")
     parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")

@@ -62,6 +62,33 @@ def predict_categories(model: Any, images: torch.Tensor, code_name: str, batch_s
     return torch.cat(preds)
 
 
+@torch.inference_mode()
+def categorical_information(model: Any, images: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
+    """Per categorical code, Q's mutual information with real images, I(c; x) = H(E_x q(c|x)) - E_x H(q(c|x)), nats.
+
+    Label-free: high when Q uses every category about equally often (first term, at most ln K) *and* is sure about
+    each image (second term near 0). A code whose categories Q cannot tell apart on real data scores low, which is
+    what makes it usable to choose between runs without looking at labels.
+    """
+    names = [code.name for code in model.codes if isinstance(code, CategoricalCode)]
+    mean_probs: dict[str, torch.Tensor] = {}
+    mean_entropy: dict[str, float] = dict.fromkeys(names, 0.0)
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        batch = batch.float() / 255 if batch.dtype == torch.uint8 else batch
+        readings = model.infer_codes(batch)
+        for name in names:
+            probs = readings[name].double().cpu()  # (B, K)
+            mean_probs[name] = mean_probs.get(name, 0) + probs.sum(0)
+            mean_entropy[name] += float(-(probs * probs.clamp_min(1e-12).log()).sum())
+    out = {}
+    for name in names:
+        marginal = mean_probs[name] / len(images)
+        entropy_of_mean = float(-(marginal * marginal.clamp_min(1e-12).log()).sum())
+        out[name] = round(entropy_of_mean - mean_entropy[name] / len(images), 4)
+    return out
+
+
 def categorical_metrics(model: Any, data: ImageData, class_names: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Per categorical code: Hungarian accuracy, NMI and the category→class mapping on labelled data."""
     if data.labels is None:

@@ -34,6 +34,20 @@ def g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
+def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge discriminator loss (Lim & Ye 2017; used by SNGAN/BigGAN): max(0, 1 - D(x)) + max(0, 1 + D(G(z, c)))."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Generator side of the hinge loss: -D(G(z, c))."""
+    return -fake_logits.mean()
+
+
+# The adversarial losses a run can choose (`TrainConfig.gan_loss`): (discriminator loss, generator loss).
+GAN_LOSSES = {"bce": (d_loss, g_loss), "hinge": (hinge_d_loss, hinge_g_loss)}
+
+
 def gaussian_nll(value: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
     """Per-sample -log N(value; mean, exp(log_std)^2)."""
     return 0.5 * math.log(2 * math.pi) + log_std + 0.5 * ((value - mean) * torch.exp(-log_std)) ** 2

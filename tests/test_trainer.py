@@ -165,3 +165,43 @@ def test_data_must_fit_the_model(shapes: ImageData, tmp_path: Path) -> None:
         Trainer(tiny_config(), config, ImageData(shapes.images[:8]), tmp_path)
     with pytest.raises(ValueError, match=r"the model needs \(3, 28, 28\)"):
         Trainer(tiny_config(channels=3), config, shapes, tmp_path)
+
+
+def test_ema_generator_is_saved_and_differs_from_the_live_one(shapes: ImageData, tmp_path: Path) -> None:
+    config = TrainConfig(dataset="folder", steps=30, batch_size=16, ema_decay=0.9, augment="translation,cutout",
+                         q_augment="translation:0.1", **QUIET)  # fmt: skip
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    trainer.train()
+    trainer.save_checkpoint()
+    saved = InfoGAN.from_pretrained(tmp_path / "model")
+    live, averaged = trainer.model.generator.state_dict(), trainer.ema_generator.state_dict()
+    for key, value in saved.generator.state_dict().items():
+        if key.endswith("weight") and value.dim() > 1:  # weights: the average, not the live G
+            assert torch.equal(value, averaged[key]) and not torch.equal(value, live[key]), key
+    # The live model keeps training unchanged: its G is not the averaged copy.
+    assert trainer.model.generator is not saved.generator
+    assert saved.config.metadata["training"]["ema_decay"] == 0.9
+
+
+def test_ema_augmented_hinge_run_resumes_exactly(shapes: ImageData, tmp_path: Path) -> None:
+    settings = dict(dataset="folder", batch_size=16, ema_decay=0.99, augment="translation,color", q_augment="",
+                    gan_loss="hinge", log_every=5, sample_every=10**6, checkpoint_every=10)  # fmt: skip
+    straight = Trainer(tiny_config(), TrainConfig(steps=20, **settings), shapes, tmp_path / "a").train()
+    Trainer(tiny_config(), TrainConfig(steps=10, **settings), shapes, tmp_path / "b").train()
+    resumed = Trainer(tiny_config(), TrainConfig(steps=20, **settings), shapes, tmp_path / "b", resume=True)
+    resumed.train()
+    for key, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    for key, value in resumed.ema_generator.state_dict().items():
+        saved = InfoGAN.from_pretrained(tmp_path / "a" / "model").generator.state_dict()[key]
+        if key.endswith("weight"):
+            assert torch.equal(value, saved), key
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("augment", "flip", "unknown augmentation"), ("ema_decay", 1.0, "ema_decay"), ("gan_loss", "wgan", "gan_loss")],
+)
+def test_bad_new_settings_are_refused(field: str, value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value}).validate()
