@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import torch
 
 from infogan import dsprites
 from infogan.data import load_dataset
+from tests.conftest import REPO_ROOT
 
 
 def render(shape: int = 0, scale: int = 5, orientation: int = 0, pos_x: int = 15, pos_y: int = 15) -> np.ndarray:
@@ -118,3 +121,14 @@ def test_full_loader_is_every_image_in_order(tmp_path: Path) -> None:
     assert torch.equal(data.factors, dsprites.factor_classes())
     for index in (0, 98_765, 737_279):
         assert np.array_equal(data.images[index, 0].numpy(), render(*data.factors[index].tolist()))
+
+
+def test_build_benchmark_reports_time_and_memory(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location("dsprites_build", REPO_ROOT / "benchmarks" / "dsprites_build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--small"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["dataset"] == "dsprites-small" and result["images"] == 100_000
+    assert result["build_s"] > 0 and result["peak_rss_mb"] > 400 and result["machine"].startswith("CPU")
