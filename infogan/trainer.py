@@ -22,10 +22,10 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from .augment import augment, parse_policy
 from .config import InfoGANConfig
 from .data import DATASETS, ImageData
 from .devices import describe_hardware, resolve_device
-from .augment import augment, parse_policy
 from .evaluate import categorical_information, categorical_metrics
 from .losses import GAN_LOSSES, info_loss
 from .model import InfoGAN
@@ -119,6 +119,8 @@ class Trainer:
             raise ValueError(f"data images have shape {tuple(data.images.shape[1:])}, the model needs {expected}")
         self.config, self.out_dir = config, Path(out_dir)
         self.device = resolve_device(config.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes every step: let cuDNN pick its fastest kernels
         self.eval_data = eval_data
         torch.manual_seed(config.seed)  # weight init
         self.model = InfoGAN(model_config).to(self.device).train()

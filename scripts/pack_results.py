@@ -40,6 +40,7 @@ def choose(summary: dict) -> list[str]:
         if "group" in plan and entry.get("has_model") and final_eval(entry):
             families.setdefault(plan["family"], {}).setdefault(plan["group"], []).append(name)
     for family, groups in families.items():
+
         def mean_accuracy(names: list[str]) -> float:
             return sum(final_eval(summary[n])["accuracy"] for n in names) / len(names)
 

@@ -81,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
             run = pending.pop(0)
             preset = write_preset(run, out)
             command = [sys.executable, str(REPO / "train.py"), "--preset", str(preset), "--out", str(out / run["name"]),
-                       "--data-dir", plan["data_dir"], "--threads", str(plan.get("threads", 1)), *run.get("args", [])]  # fmt: skip
+                       "--data-dir", plan["data_dir"], "--threads", str(plan.get("threads", 1)),
+                       *run.get("args", [])]  # fmt: skip
             log = (out / f"{run['name']}.out").open("w")
-            active[run["name"]] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env), time.time())
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            active[run["name"]] = (process, time.time())
             print(f"started {run['name']}", flush=True)
         for name, (process, started) in list(active.items()):
             if process.poll() is not None:
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 del active[name]
                 print(f"finished {name} (exit {process.returncode}, {finished[name]['wall_s']} s)", flush=True)
         time.sleep(1)
-    for name, (process, started) in active.items():  # out of time: stop cleanly, keep the last checkpoint
+    for process, _ in active.values():  # out of time: stop cleanly, keep the last checkpoint
         process.send_signal(signal.SIGINT)
     for name, (process, started) in active.items():
         try:
