@@ -4,7 +4,9 @@ Labels are used here and only here: the model never saw them during training.
 - categorical codes: Q's argmax on the labelled test set, categories matched to classes by the Hungarian method
   (accuracy, the paper's Sec. 5.1 figure) and normalised mutual information;
 - every code: the information term H(c) - E[-log Q(c|G(z, c))] on generated images (nats; its maximum is H(c));
-- continuous codes: R² of Q's predicted mean against the true code on generated images.
+- continuous codes: R² of Q's predicted mean against the true code on generated images, and how much each one's
+  traversal moves the others and the rest of the image (infogan.entanglement);
+- realism (`--realism`): a classifier two-sample test against real images (infogan.realism; 0.5 = indistinguishable).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from .data import DATASETS, ImageData, load_dataset
+from .entanglement import code_entanglement
 from .latent import CategoricalCode
 from .losses import info_loss
 from .model import InfoGAN, eval_mode
@@ -147,23 +150,58 @@ def generated_code_metrics(model: Any, n: int = 5000, seed: int = 1234, batch_si
     return out
 
 
-def evaluate(model: Any, dataset: str | None, data_dir: str | None, n_generated: int = 5000) -> dict[str, Any]:
-    """All metrics for a model: generated-image metrics always, test-set metrics when a labelled dataset is given."""
+def evaluate(
+    model: Any,
+    dataset: str | None,
+    data_dir: str | None,
+    n_generated: int = 5000,
+    realism: bool = False,
+    purity: bool = False,
+) -> dict[str, Any]:
+    """All metrics for a model: generated-image metrics always, test-set metrics when a labelled dataset is given,
+    and the realism test against the dataset's images when asked (it trains a small critic: minutes on a CPU)."""
     results: dict[str, Any] = {"generated": generated_code_metrics(model, n=n_generated)}
+    if len(model.config.latent.continuous) > 0:
+        results["entanglement"] = code_entanglement(model)
     if dataset and DATASETS[dataset].class_names and model.config.latent.categorical:
         data = load_dataset(dataset, data_dir or ".", model.config.image_size, model.config.channels, split="test")
         results["test_set"] = categorical_metrics(model, data, DATASETS[dataset].class_names)
         results["test_set_name"] = f"{DATASETS[dataset].title} test split"
+        if purity:
+            from .purity import category_purity, train_reference_classifier
+
+            size, channels = model.config.image_size, model.config.channels
+            train = load_dataset(dataset, data_dir or ".", size, channels, split="train")
+            classifier, accuracy = train_reference_classifier(train, data)
+            results["category_purity"] = category_purity(model, classifier, DATASETS[dataset].class_names)
+            results["reference_classifier_test_accuracy"] = accuracy
+    if realism:
+        if not dataset:
+            raise ValueError("--realism compares samples with real images: pass --dataset (e.g. celeba)")
+        from .realism import two_sample_test
+
+        split = "test" if DATASETS[dataset].class_names else "train"  # celeba-10k has no test split
+        real = load_dataset(dataset, data_dir or ".", model.config.image_size, model.config.channels, split=split)
+        results["realism"] = {**two_sample_test(model, real.images), "real_images": f"{dataset} {split} split"}
     return results
 
 
-def write_category_labels(model: Any, test_metrics: dict[str, dict]) -> Any:
-    """A copy of the model config whose categorical codes carry the matched class names as labels."""
+def write_category_labels(model: Any, test_metrics: dict[str, dict], purity: dict[str, list] | None = None) -> Any:
+    """A copy of the model config whose categorical codes carry class names as labels.
+
+    With a purity table (infogan.purity), each category is named after what its generated images are (mixed ones
+    get "A/B?") and the purities go into metadata["category_purity"]; otherwise after the class Q's category is
+    matched to on real test images.
+    """
     from dataclasses import replace
+
+    from .purity import unique_labels
 
     codes = []
     for code in model.config.latent.codes:
-        if isinstance(code, CategoricalCode) and code.name in test_metrics:
+        if isinstance(code, CategoricalCode) and purity and code.name in purity:
+            code = replace(code, labels=tuple(unique_labels([row["label"] for row in purity[code.name]])))
+        elif isinstance(code, CategoricalCode) and code.name in test_metrics:
             mapping = test_metrics[code.name]["category_to_class"]
             labels = [mapping.get(str(i), f"cat{i}") for i in range(code.size)]
             # Two categories can match no class (when categories > classes); keep labels unique for the dropdowns.
@@ -173,7 +211,11 @@ def write_category_labels(model: Any, test_metrics: dict[str, dict]) -> Any:
                 labels[i] = label if seen[label] == 1 else f"{label} ({seen[label]})"
             code = replace(code, labels=tuple(labels))
         codes.append(code)
-    return model.config.with_latent(replace(model.config.latent, codes=tuple(codes)))
+    config = model.config.with_latent(replace(model.config.latent, codes=tuple(codes)))
+    if purity:
+        table = {name: [row["purity"] for row in rows] for name, rows in purity.items()}
+        config = config.with_metadata(category_purity=table)
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-labels", action="store_true",
                         help="write the matched class names into the checkpoint's config as category labels, and "
                              "the metrics into its metadata and model card")  # fmt: skip
+    parser.add_argument(
+        "--no-purity",
+        action="store_true",
+        help="skip what-each-category-draws (it trains a reference classifier: a minute or two)",
+    )
+    parser.add_argument(
+        "--realism",
+        action="store_true",
+        help="also run the classifier two-sample realism test against --dataset's images (minutes)",
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     args = parser.parse_args(argv)
     if args.threads:
@@ -193,13 +245,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.write_labels and not Path(args.checkpoint).is_dir():
             raise ValueError(f"--write-labels needs a local checkpoint folder; {args.checkpoint!r} is not one")
         model = InfoGAN.from_pretrained(args.checkpoint)
-        results = evaluate(model, args.dataset, args.data_dir, args.generated)
+        results = evaluate(model, args.dataset, args.data_dir, args.generated, realism=args.realism,
+                           purity=not args.no_purity)  # fmt: skip
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(results, indent=2))
     if args.write_labels:
-        config = write_category_labels(model, results.get("test_set", {}))
+        config = write_category_labels(model, results.get("test_set", {}), results.get("category_purity"))
         note = (
             f"Measured with `python -m infogan.evaluate` on {datetime.date.today().isoformat()}: information terms "
             f"and R² on {args.generated} generated images"
