@@ -316,10 +316,10 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
                 facts = gr.Markdown()
                 with gr.Column(visible=bool(registry.get(first).config.latent.categorical)) as synthetic_box:
                     gr.Markdown(
-                        "### Synthetic labelled data\nEach category of the categorical code draws one class, so the "
-                        f"generator makes labelled images for free: {SYNTHETIC_PER_CATEGORY} per category, one "
-                        "folder per label, with `metadata.csv` (seed, code values, Q's confidence). For larger sets "
-                        "use `python -m infogan.synthesize`."
+                        "### Synthetic labelled data\nEach category of the categorical code mostly draws one class "
+                        "(how purely: the accuracy above), so the generator makes labelled images for free: "
+                        f"{SYNTHETIC_PER_CATEGORY} per category, one folder per label, with `metadata.csv` (seed, "
+                        "code values, Q's confidence). For larger or filtered sets use `python -m infogan.synthesize`."
                     )
                     synthetic_button = gr.Button("Make a synthetic labelled set (zip)")
                     synthetic_file = gr.File(label="Synthetic set", interactive=False)
