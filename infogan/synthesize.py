@@ -118,7 +118,7 @@ class Accepted:
     rows: list[dict[str, Any]]
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: callers may train on the images (inference tensors refuse that)
 def draw_category(
     model: InfoGAN,
     code: CategoricalCode,
@@ -175,7 +175,8 @@ def _row(model: InfoGAN, code: CategoricalCode, category: int, seed: int, confid
 
 @dataclass
 class SyntheticSet:
-    """What `write_synthetic_set` made: the code, folder per category, draws per category and the metadata rows."""
+    """What `write_synthetic_set` made: the code, folder per category, the metadata rows, and per category the number
+    of draws up to its last kept image (= per_category without a confidence filter)."""
 
     code: CategoricalCode
     folders: list[str]
