@@ -17,13 +17,14 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from infogan import explorer
+from infogan import explorer, synthesize
 from infogan.explorer import ModelRegistry
 
 TITLE = "InfoGAN latent explorer"
 CHECKPOINTS = Path(__file__).with_name("checkpoints")  # each sub-folder with a config.json is one model
 THREADS = 1  # torch threads per request; with CONCURRENCY = 2 this fills a 2-vCPU Space without oversubscribing
 CONCURRENCY = 2
+SYNTHETIC_PER_CATEGORY = 100  # the Learn tab's zip; synthesize.download_per_category caps the total at 2,000 images
 QUEUE_SIZE = 256  # enough for the 50-client load test; beyond it users get "queue full" instead of a long wait
 CSS = """
 #explore-image img, #traverse-grid img, #traverse-animation img { image-rendering: pixelated; }
@@ -85,6 +86,7 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     n_cat = max(len(m.config.latent.categorical) for m in models)
     n_cont = max(len(m.config.latent.continuous) for m in models)
     animations = explorer.AnimationStore()
+    downloads = synthesize.DownloadStore(keep=8)  # newest 8 zips only: any visitor can press the button
     first = registry.default
 
     # ---- callbacks ----------------------------------------------------------------------------------------------
@@ -227,6 +229,21 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
         updates[-3:] = [gr.skip()] * 3  # keep the traversal and the Q reading
         return [gr.Tabs(selected="explore"), *updates]
 
+    @torch.inference_mode()
+    @user_errors
+    def make_synthetic_set(model_name: str) -> str:
+        """A zip of labelled synthetic images (folder per category + metadata.csv) for a model with categories."""
+        model = registry.get(model_name)
+        per_category = synthesize.download_per_category(model, SYNTHETIC_PER_CATEGORY)
+        filename = synthesize.download_name(model_name, per_category)
+        data = synthesize.synthesize_zip(model, per_category, root=filename.removesuffix(".zip"), source=model_name,
+                                         progress=False)  # fmt: skip
+        return str(downloads.save(data, filename))
+
+    def show_synthetic_set(model_name: str) -> tuple[gr.Column, None]:
+        """The synthetic-set download only for models with a categorical code; clear the previous model's zip."""
+        return gr.Column(visible=bool(registry.get(model_name).config.latent.categorical)), None
+
     # ---- layout -------------------------------------------------------------------------------------------------
 
     # delete_cache: every rendered PNG lands in Gradio's cache; drop files older than an hour, checked every 30 min.
@@ -297,6 +314,15 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
             with gr.Tab("Learn", id="learn"):
                 gr.Markdown(LEARN, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
                 facts = gr.Markdown()
+                with gr.Column(visible=bool(registry.get(first).config.latent.categorical)) as synthetic_box:
+                    gr.Markdown(
+                        "### Synthetic labelled data\nEach category of the categorical code mostly draws one class "
+                        "(how purely: the accuracy above), so the generator makes labelled images for free: "
+                        f"{SYNTHETIC_PER_CATEGORY} per category, one folder per label, with `metadata.csv` (seed, "
+                        "code values, Q's confidence). For larger or filtered sets use `python -m infogan.synthesize`."
+                    )
+                    synthetic_button = gr.Button("Make a synthetic labelled set (zip)")
+                    synthetic_file = gr.File(label="Synthetic set", interactive=False)
         with gr.Row(visible=False):  # the documented `generate` API endpoint (see "Use via API")
             api_model = gr.Textbox(label="model")
             api_seed = gr.Number(label="seed")
@@ -340,6 +366,11 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
                       api_visibility="undocumented")  # fmt: skip
         send_button.click(send_to_explore, [model_picker, seed, inferred], [tabs, *model_outputs],
                           api_visibility="private").then(**render)  # fmt: skip
+
+        # One zip at a time: each takes about a second of CPU, and explorer renders must not queue behind a burst.
+        synthetic_button.click(make_synthetic_set, model_picker, synthetic_file, api_name="synthetic_set",
+                               api_visibility="undocumented", concurrency_limit=1)  # fmt: skip
+        model_picker.change(show_synthetic_set, model_picker, [synthetic_box, synthetic_file], api_visibility="private")
 
         names = ", ".join(repr(n) for n in registry.names)
         api_button.click(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,19 @@ def test_encode_endpoint_reads_codes(client: gradio_client.Client, tmp_path: Pat
     assert {c["label"] for c in label["confidences"]} == {"circle", "square", "star"}
     assert sum(c["confidence"] for c in label["confidences"]) == pytest.approx(1.0, abs=1e-4)
     assert table["data"][0][:1] == ["width"]
+
+
+def test_synthetic_set_endpoint_returns_a_labelled_zip(client: gradio_client.Client) -> None:
+    result = client.predict("shapes", api_name="/synthetic_set")
+    path = Path(result["path"] if isinstance(result, dict) else result)
+    assert path.name == "shapes-synthetic-100-per-category.zip"
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        rows = archive.read("shapes-synthetic-100-per-category/metadata.csv").decode().splitlines()
+    assert sum(n.endswith(".png") for n in names) == 300 and len(rows) == 301
+    assert {n.split("/")[1] for n in names if n.endswith(".png")} == {"circle", "square", "star"}
+    with pytest.raises(gradio_client.exceptions.AppError, match="no categorical code"):
+        client.predict("faces", api_name="/synthetic_set")
 
 
 def test_app_module_has_no_import_side_effects() -> None:

@@ -135,3 +135,35 @@ def test_draw_encode_and_switch_model(server: str, browser: object, tmp_path: Pa
     assert not page.get_by_label("shape", exact=True).is_visible()
     save_screenshot(page, tmp_path / "explorer-faces.png")
     page.close()
+
+
+def test_synthetic_set_download_follows_the_model(server: str, browser: object, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(server + "?model=shapes")
+    page.wait_for_selector("#explore-image img", timeout=30_000)
+    page.get_by_role("tab", name="Learn").click()
+    button = page.get_by_role("button", name="Make a synthetic labelled set (zip)")
+    button.click()
+    row = page.locator("tr", has=page.get_by_label("shapes-synthetic-100-per-category.zip"))  # the gr.File row
+    row.wait_for(timeout=30_000)
+    link = row.get_by_test_id("download-link")
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename == "shapes-synthetic-100-per-category.zip"
+    download.save_as(tmp_path / "set.zip")
+    assert (tmp_path / "set.zip").stat().st_size > 10_000
+    save_screenshot(page, tmp_path / "explorer-synthetic-set.png")
+
+    # a model without a categorical code has no categories to label: the section is hidden
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name="faces").click()
+    button.wait_for(state="hidden", timeout=10_000)
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name="shapes").click()
+    button.wait_for(state="visible", timeout=10_000)
+    assert not link.is_visible()  # the previous zip was cleared
+    assert not errors, errors
+    page.close()
