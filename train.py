@@ -9,6 +9,8 @@ import argparse
 import math
 import sys
 from dataclasses import fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -36,6 +38,10 @@ OVERRIDABLE = (
     "sample_every",
     "checkpoint_every",
 )
+
+if TYPE_CHECKING:
+    from infogan import InfoGAN, InfoGANConfig
+    from infogan.data import ImageData
 
 LEARNED = "learned"
 
@@ -86,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-every", type=int, help="steps between log lines")
     parser.add_argument("--sample-every", type=int, help="steps between sample/traversal grids")
     parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        help="train this many seeds for --select-at steps, keep the one whose categorical codes carry the most\n"
+        "information about real images (label-free; see infogan/selection.py), and finish it",
+    )
+    parser.add_argument("--select-at", type=int, help="steps per candidate before choosing (default: steps / 2)")
     parser.add_argument("--no-eval", action="store_true", help="skip test-set accuracy at checkpoints")
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the final model to this Hub repo")
     return parser
@@ -117,10 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_eval and DATASETS[config.dataset].class_names:
             eval_data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels,
                                      split="test")  # fmt: skip
-        trainer = Trainer(model_config, config, data, args.out, eval_data=eval_data, resume=args.resume)
-        print(f"training {preset.name} on {config.dataset} ({len(data)} images) on {trainer.device}, "
-              f"{torch.get_num_threads()} threads, {config.steps} steps → {args.out}", file=sys.stderr)  # fmt: skip
-        model = trainer.train()
+        if args.candidates > 1:
+            model = _train_candidates(args, model_config, config, data, eval_data)
+        else:
+            trainer = Trainer(model_config, config, data, args.out, eval_data=eval_data, resume=args.resume)
+            print(f"training {preset.name} on {config.dataset} ({len(data)} images) on {trainer.device}, "
+                  f"{torch.get_num_threads()} threads, {config.steps} steps → {args.out}", file=sys.stderr)  # fmt: skip
+            model = trainer.train()
     except (ValueError, FileNotFoundError, FileExistsError, TrainingDivergedError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -139,6 +156,32 @@ def main(argv: list[str] | None = None) -> int:
         model.save_pretrained(f"{args.out}/model")  # the local card now names the Hub repo, like the pushed one
         print(f"pushed to {url}", file=sys.stderr)
     return 0
+
+
+def _train_candidates(
+    args: argparse.Namespace,
+    model_config: InfoGANConfig,
+    config: TrainConfig,
+    data: ImageData,
+    eval_data: ImageData | None,
+) -> InfoGAN:
+    """`--candidates K`: label-free restarts (infogan.selection); the chosen run's model is copied to OUT/model."""
+    import shutil
+
+    from infogan.selection import train_with_selection
+
+    select_at = args.select_at or config.steps // 2
+    print(f"training {args.candidates} candidates for {select_at} steps each, then the best to {config.steps} "
+          f"→ {args.out}", file=sys.stderr)  # fmt: skip
+    model, folder = train_with_selection(model_config, config, data, args.out, args.candidates, select_at,
+                                         eval_data=eval_data, resume=args.resume)  # fmt: skip
+    target = Path(args.out) / "model"
+    tmp = Path(args.out) / ".model.copy.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(folder / "model", tmp)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return model
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Turn the float16 model archives of `pack_results.py` back into float32 checkpoint folders (with cards, previews).
 
-    python scripts/unpack_results.py models0.tar models1.tar ... --out runs/gpu
+python scripts/unpack_results.py models0.tar models1.tar ... --out runs/gpu
 """
 
 from __future__ import annotations
