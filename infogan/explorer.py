@@ -287,6 +287,17 @@ def render(model: InfoGAN, seed: int, codes: Mapping[str, Any], size: int = DISP
     return upscale(image, size)
 
 
+def generate_file(registry: ModelRegistry, store: OutputStore, model_name: Any, seed: Any, codes: Any) -> Path:
+    """The `generate` API: validate a model name, seed and codes object, render, save a PNG named after them."""
+    model = registry.get(model_name)
+    try:
+        values = parse_codes(model, codes)
+    except ValueError as err:
+        raise ValueError(f"{err}. Model {model_name!r} takes: {allowed_codes(model)}") from None
+    seed = parse_seed(seed)
+    return store.save_image(render(model, seed, values), download_stem(model_name, seed, values, model))
+
+
 def traversal_rows(model: InfoGAN, code_name: str, rows: str, n_seeds: int = 6) -> tuple[int, dict[str, Any]]:
     """How to fill the rows of a traversal: "seeds" (n samples) or the name of a categorical code (its categories).
 
@@ -517,8 +528,10 @@ def encode_hint(model: InfoGAN, name: str) -> tuple[str, str]:
     size = f"{model.config.image_size}×{model.config.image_size}"
     if model.config.channels == 1:
         thing = {"MNIST": "a digit", "Fashion-MNIST": "a garment (shirt, shoe, bag …)"}.get(dataset, "a shape")
-        text = (f"Draw {thing} or upload a picture like the **{dataset}** images. It is turned into the {size} "
-                "greyscale image shown on the right, bright strokes on black, the way the training images look.")
+        text = (
+            f"Draw {thing} or upload a picture like the **{dataset}** images. It is turned into the {size} "
+            "greyscale image shown on the right, bright strokes on black, the way the training images look."
+        )
         return text, f"Draw {thing}"
     text = (f"Upload a photo like the **{dataset}** images (a centred face for CelebA); it is centre-cropped and "
             f"shrunk to the {size} colour image shown on the right. Drawing works too, but a black sketch looks "
