@@ -36,7 +36,8 @@ CSS = """
 #link-notice { border-left: 4px solid #d97706; padding-left: 8px; }
 .katex-display, #learn-architecture pre { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
 @media (max-width: 700px) {
-  #explore-image-column { min-width: 0 !important; }
+  #explore-row { flex-direction: column; flex-wrap: nowrap; }
+  #explore-row > div { width: 100% !important; min-width: 0 !important; flex: none !important; }
   #explore-image { height: 34vh !important; }
   .tab-container button { padding-left: 8px !important; padding-right: 8px !important; }
 }
@@ -104,7 +105,7 @@ class ExploreTab:
 
 def build_explore(n_cat: int, n_cont: int) -> ExploreTab:
     # The image column comes first: on a phone it sits on top and stays in view (sticky) while a slider moves.
-    with gr.Row():
+    with gr.Row(elem_id="explore-row"):
         with gr.Column(scale=1, min_width=300, elem_id="explore-image-column"):
             image = gr.Image(label="Generated image", type="filepath", format="png", interactive=False,
                              buttons=["download"], elem_id="explore-image", height=480)  # fmt: skip
@@ -149,12 +150,13 @@ def build_traverse() -> TraverseTab:
         gr.Markdown("Other codes and the seed come from the Explore tab. Continuous codes sweep ±2; the shaded "
                     "columns are the prior the code was trained on.")  # fmt: skip
         with gr.Row():
-            grid = gr.Image(label="Traversal grid", type="filepath", interactive=False, buttons=["download"],
-                            elem_id="traverse-grid", scale=3)  # fmt: skip
-            baseline = gr.Image(label="Same sweep, λ = 0 (plain GAN)", type="filepath", interactive=False,
-                                buttons=["download"], elem_id="baseline-grid", scale=3, visible=False)  # fmt: skip
-        animation = gr.Image(label="Sweep animation (GIF)", type="filepath", interactive=False, buttons=["download"],
-                             elem_id="traverse-animation", height=420)  # fmt: skip
+            grid = gr.Image(label="Traversal grid", show_label=False, type="filepath", interactive=False,
+                            buttons=["download"], elem_id="traverse-grid", scale=3)  # fmt: skip
+            baseline = gr.Image(label="Same sweep, λ = 0 (plain GAN)", show_label=False, type="filepath",
+                                interactive=False, buttons=["download"], elem_id="baseline-grid", scale=3,
+                                visible=False)  # fmt: skip
+        animation = gr.Image(label="Sweep animation (GIF)", show_label=False, type="filepath", interactive=False,
+                             buttons=["download"], elem_id="traverse-animation", height=420)  # fmt: skip
     return TraverseTab(tab, code, rows, button, compare, grid, baseline, animation)
 
 
@@ -181,7 +183,9 @@ def build_encode(n_cat: int) -> EncodeTab:
                                      brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
                                      elem_id="sketchpad")  # fmt: skip
             upload = gr.Image(label="…or upload an image", type="pil", sources=["upload", "clipboard"], height=360)
-            q_view = gr.Image(label="What Q sees", type="pil", format="png", interactive=False, elem_id="q-view", height=240)
+            q_view = gr.Image(
+                label="What Q sees", type="pil", format="png", interactive=False, elem_id="q-view", height=240
+            )
         with gr.Row():
             with gr.Column():
                 labels = [gr.Label(label=f"category {i}", num_top_classes=5) for i in range(n_cat)]
@@ -308,7 +312,7 @@ def encode_updates(ui: UI, model: Any, name: str) -> dict[Any, Any]:
 def learn_updates(registry: ModelRegistry, ui: UI, model: Any, name: str) -> dict[Any, Any]:
     tab = ui.learn
     return {
-        tab.facts: explorer.model_facts(model, name),
+        tab.facts: explorer.model_facts(model, name, raw_metrics=False),
         tab.lambdas: lesson.lambda_text(model),
         tab.architecture: lesson.architecture(model),
         tab.metrics: lesson.metrics_in_words(model),
@@ -390,7 +394,7 @@ def make_traversal(
         raise ValueError("pick a code to traverse")
     model, seed, codes = explore_state(registry, ui, name, slots)
     model.config.latent.code(code_name)
-    grid, frames = explorer.traversal(model, code_name, seed, codes, rows=rows or "seeds")
+    grid, frames = explorer.traversal(model, code_name, seed, codes, rows=rows or "seeds", title=name)
     stem = f"{name}_traversal-{code_name}_rows-{rows or 'seeds'}_seed{seed}"
     return {
         ui.traverse.grid: str(store.save_image(grid, stem)),
@@ -412,11 +416,9 @@ def compare_with_baseline(
     model, seed, codes = explore_state(registry, ui, name, slots)
     baseline = registry.get(baseline_name)
     grid, _ = explorer.traversal(baseline, code_name, seed, explorer.comparable_codes(baseline, codes, model),
-                                 rows=rows or "seeds")  # fmt: skip
+                                 rows=rows or "seeds", title=f"{baseline_name} (λ = 0, a plain GAN)")  # fmt: skip
     stem = f"{baseline_name}_traversal-{code_name}_rows-{rows or 'seeds'}_seed{seed}"
-    label = f"Same sweep on {baseline_name}: λ = 0, a plain GAN"
-    updates[ui.traverse.baseline] = gr.Image(str(store.save_image(grid, stem)), label=label, visible=True)
-    updates[ui.traverse.grid] = gr.Image(updates[ui.traverse.grid], label=f"{name}: InfoGAN")
+    updates[ui.traverse.baseline] = gr.Image(str(store.save_image(grid, stem)), visible=True)
     return updates
 
 
@@ -437,7 +439,7 @@ def read_codes(registry: ModelRegistry, ui: UI, name: str, image: Any, sketch: b
     model, tab = registry.get(name), ui.encode
     picture = explorer.sketch_to_image(image)
     if explorer.is_blank(picture):
-        return {}  # an untouched or re-mounted sketchpad: keep the last reading (Clear has its own event)
+        return {tab.reading: gr.skip()}  # untouched or re-mounted sketchpad: keep the last reading (Clear has its own)
     tensor = explorer.preprocess_for_q(picture, model, sketch=sketch)
     inferred = explorer.infer(model, tensor)
     spec = model.config.latent

@@ -262,8 +262,8 @@ def codes_from_controls(model: InfoGAN, categorical: Sequence[Any], continuous: 
 
 
 def default_codes(model: InfoGAN) -> dict[str, Any]:
-    """The explorer's starting point: category 0 and the middle of each prior."""
-    return {c.name: 0 if isinstance(c, CategoricalCode) else (c.low + c.high) / 2 for c in model.codes}
+    """The explorer's starting point: the first category in label order (MNIST: the 0) and each prior's middle."""
+    return {c.name: label_order(c)[0] if isinstance(c, CategoricalCode) else (c.low + c.high) / 2 for c in model.codes}
 
 
 def controls_from_codes(model: InfoGAN, codes: Mapping[str, Any]) -> tuple[list[int], list[float]]:
@@ -330,12 +330,14 @@ def traversal(
     steps: int = 9,
     frames: int = 24,
     size: int = 720,
+    title: str = "",
 ) -> tuple[Image.Image, list[Image.Image]]:
     """A labelled traversal grid (rows × code values) and labelled animation frames sweeping the same code.
 
     `codes` fixes the other codes (the Explore state). The grid's caption names the code, its note and what the rows
     are; its columns carry the values with the prior shaded. Each frame shows the current value on a track with the
-    prior band. `size` is the grid's approximate width (whole-pixel upscaling).
+    prior band. `size` is the grid's approximate width (whole-pixel upscaling); `title` (e.g. the model's name)
+    starts the caption.
     """
     n_rows, fixed = traversal_rows(model, code_name, rows)
     fixed = {**(codes or {}), **fixed}
@@ -350,7 +352,8 @@ def traversal(
         labels = [labels[i] for i in order]
     images = traversal_images(model, code_name, seed=seed, rows=n_rows, values=values, fixed=fixed)
     scale = cell_scale(model.config.image_size, len(values), size)
-    grid = draw_traversal(images, column_labels(code, values), labels, _caption(model, code, rows, seed, codes),
+    caption = _caption(model, code, rows, seed, codes)
+    grid = draw_traversal(images, column_labels(code, values), labels, f"{title} · {caption}" if title else caption,
                           prior_mask(code, values), scale)  # fmt: skip
     return grid, _sweep_frames(model, code, seed, n_rows, fixed, labels, frames, span)
 
@@ -677,8 +680,9 @@ def _value_from_link(model: InfoGAN, code: LatentCode, raw: str) -> Any:
 # ---- model card facts ----------------------------------------------------------------------------------------------
 
 
-def model_facts(model: InfoGAN, name: str) -> str:
-    """Markdown with the model-card facts of a model: dataset, codes, training time and measured metrics."""
+def model_facts(model: InfoGAN, name: str, raw_metrics: bool = True) -> str:
+    """Markdown with the model-card facts of a model: dataset, codes, training time and (optionally, as recorded)
+    measured metrics — the Learn tab explains them in words instead (`infogan.lesson.metrics_in_words`)."""
     config, meta = model.config, model.config.metadata
     dataset = meta.get("dataset") or {}
     kind = "RGB" if config.channels == 3 else "greyscale"
@@ -690,7 +694,9 @@ def model_facts(model: InfoGAN, name: str) -> str:
     notes = meta.get("code_notes") or {}
     for code in model.codes:
         if isinstance(code, CategoricalCode):
-            prior = f"categorical, {code.size} categories" + (f" ({', '.join(code.labels)})" if code.labels else "")
+            purity = category_purity(model, code.name)
+            shown = ", ".join(text for text, _ in category_choices(code, purity)) if code.labels else ""
+            prior = f"categorical, {code.size} categories" + (f" ({shown})" if shown else "")
         else:
             prior = f"continuous, Uniform({code.low:g}, {code.high:g})"
         note = f" — {notes[code.name]}" if notes.get(code.name) else ""
@@ -706,6 +712,8 @@ def model_facts(model: InfoGAN, name: str) -> str:
     else:
         lines.append("- **Training:** no training facts recorded (an untrained or hand-made checkpoint)")
     metrics = meta.get("metrics") or {}
+    if not raw_metrics:
+        return "\n".join(lines)
     if metrics:
         lines.append("- **Measured metrics:**")
         items = [(k, v) for k, v in _flatten(metrics) if not isinstance(v, list) or len(v) <= MAX_LIST_IN_FACTS]

@@ -28,9 +28,12 @@ noise **z** and a few **latent codes c** — categorical (a dropdown here) or co
 codes stay readable in the image: high mutual information $I(c; G(z, c))$.
 
 That information needs the posterior $P(c \mid x)$, which nobody can compute. InfoGAN trains a network
-**Q(c | x)** to approximate it and maximises a lower bound instead (the paper's Lemma 5.1):
+**Q(c | x)** to approximate it and maximises a lower bound instead (the paper's Lemma 5.1; c is drawn from its
+prior p(c)):
 
-$$L_I(G, Q) = H(c) + \mathbb{E}_{c \sim p(c),\; x \sim G(z, c)}\big[\log Q(c \mid x)\big] \;\le\; I(c;\, G(z, c))$$
+$$L_I(G, Q) = H(c) + \mathbb{E}_{x \sim G(z, c)}\big[\log Q(c \mid x)\big]$$
+
+$$L_I(G, Q) \;\le\; I(c;\, G(z, c))$$
 
 $$\min_{G,\,Q}\;\max_D\;\; V_{\mathrm{GAN}}(D, G) \;-\; \lambda\, L_I(G, Q)$$
 

@@ -318,9 +318,11 @@ def test_stale_or_bad_links_fall_back_to_defaults_and_say_so(registry: ModelRegi
 
 def test_model_facts_show_card_metadata(registry: ModelRegistry) -> None:
     facts = explorer.model_facts(registry.get("shapes"), "shapes")
-    expected = ["Tiny shapes", "synthetic shapes", "circle, square, star", "stroke width", "steps: 10",
+    expected = ["Tiny shapes", "synthetic shapes", "circle (98 %), square (45 %, mixed), star (90 %)",
+                "stroke width", "steps: 10",
                 "training time: 0.5 min", "on test CPU", "categorical accuracy: 0.875",
                 "q error › width: 0.25"]  # fmt: skip
     for text in expected:
         assert text in facts
     assert "none recorded" in explorer.model_facts(registry.get("faces"), "faces")
+    assert "Measured metrics" not in explorer.model_facts(registry.get("shapes"), "shapes", raw_metrics=False)
