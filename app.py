@@ -50,6 +50,7 @@ BRUSH_JS = """() => {
   };
   setTimeout(pick, 100);
 }"""
+OPEN_API_JS = "() => { document.querySelector('footer button.show-api')?.click(); }"
 COPY_LINK_JS = """(query) => {
   const url = window.location.origin + window.location.pathname + query;
   window.history.replaceState(null, "", url);
@@ -512,11 +513,14 @@ def build_layout(registry: ModelRegistry) -> UI:
     models = [registry.get(name) for name in registry.names]
     n_cat = max(len(m.config.latent.categorical) for m in models)
     n_cont = max(len(m.config.latent.continuous) for m in models)
-    gr.Markdown(
-        f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
-        "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why. "
-        "Programs can call it too: [Use via API](?view=api)."
-    )
+    with gr.Row(equal_height=True):
+        gr.Markdown(
+            f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
+            "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why."
+        )
+        api_button = gr.Button("Use via API", size="sm", scale=0, min_width=120, elem_id="api-button")
+    # Gradio opens its API page from the footer's button; this one is easier to find (and works on phones).
+    api_button.click(None, js=OPEN_API_JS, api_visibility="private")
     model = gr.Dropdown(choices=registry.names, value=registry.default, label="Model",
                         info="each model was trained on its own dataset; the Learn tab has its facts")  # fmt: skip
     with gr.Tabs() as tabs:

@@ -192,7 +192,7 @@ def example_codes(model: InfoGAN) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for code in model.codes:
         if isinstance(code, CategoricalCode):
-            out[code.name] = code.labels[0] if code.labels else 0
+            out[code.name] = code.label_of(label_order(code)[0]) if code.labels else 0
         else:
             out[code.name] = 0.5
     return out
