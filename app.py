@@ -31,8 +31,11 @@ QUEUE_SIZE = 256  # enough for the 50-client load test; beyond it users get "que
 CSS = """
 #explore-image img, #traverse-grid img, #baseline-grid img, #traverse-animation img, #q-view img {
   image-rendering: pixelated; }
-#explore-image-column { position: sticky; top: 0; z-index: 20; align-self: flex-start;
+.gradio-container { overflow-x: clip !important; overflow-y: visible !important; }  /* hidden would unstick */
+#explore-image-column { position: sticky; top: 0; z-index: 1000; align-self: flex-start;
   background: var(--body-background-fill); }
+#header-row { align-items: flex-start; }
+#api-button { flex: none; align-self: flex-start; }
 #link-notice { border-left: 4px solid #d97706; padding-left: 8px; }
 .katex-display, #learn-architecture pre { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
 @media (max-width: 700px) {
@@ -513,7 +516,7 @@ def build_layout(registry: ModelRegistry) -> UI:
     models = [registry.get(name) for name in registry.names]
     n_cat = max(len(m.config.latent.categorical) for m in models)
     n_cont = max(len(m.config.latent.continuous) for m in models)
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_id="header-row"):
         gr.Markdown(
             f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
             "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why."

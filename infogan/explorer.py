@@ -351,7 +351,7 @@ def traversal(
         fixed[rows] = order
         labels = [labels[i] for i in order]
     images = traversal_images(model, code_name, seed=seed, rows=n_rows, values=values, fixed=fixed)
-    scale = cell_scale(model.config.image_size, len(values), size)
+    scale = cell_scale(model.config.image_size, len(values), size, n_rows)
     caption = _caption(model, code, rows, seed, codes)
     grid = draw_traversal(images, column_labels(code, values), labels, f"{title} · {caption}" if title else caption,
                           prior_mask(code, values), scale)  # fmt: skip

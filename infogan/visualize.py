@@ -104,7 +104,7 @@ PRIOR_BAND = (214, 228, 255)  # the columns inside the prior: what the code was 
 PRIOR_EDGE = (60, 110, 220)
 GAP = 4  # px between cells of a labelled figure
 MAX_GIF_COLUMNS = 5
-DASHES = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2212": "-"})
+DASHES = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2212": "-", "λ": "lambda"})
 
 
 def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -155,7 +155,7 @@ def _text_width(draw: ImageDraw.ImageDraw, text: str, face: Any) -> int:
 
 
 def _plain(text: str) -> str:
-    """Pillow's bundled font has no en/em dash or minus sign: draw them as hyphens."""
+    """Pillow's bundled font has no en/em dash, minus sign or λ: draw hyphens and "lambda"."""
     return text.translate(DASHES)
 
 
@@ -262,9 +262,10 @@ def draw_frame(
     return canvas
 
 
-def cell_scale(image_size: int, n_cols: int, target: int) -> int:
-    """Whole-pixel upscaling so `n_cols` cells of `image_size` px fill about `target` px."""
-    return max(1, round(target / (n_cols * image_size)))
+def cell_scale(image_size: int, n_cols: int, target: int, n_rows: int = 1) -> int:
+    """Whole-pixel upscaling so `n_cols` cells of `image_size` px fill about `target` px across, and `n_rows` no more
+    than about `target` px down (a 3-column grid of 6 rows stays a reasonable size)."""
+    return max(1, round(min(target / n_cols, target / n_rows) / image_size))
 
 
 def labelled_traversal(
@@ -283,7 +284,7 @@ def labelled_traversal(
     values = column_values(code, steps, span)
     images = traversal_images(model, code_name, seed=seed, rows=rows, values=values, fixed=fixed)
     caption = traversal_caption(code, note, f"rows: samples 1-{rows} of seed {seed}")
-    scale = cell_scale(model.config.image_size, len(values), target)
+    scale = cell_scale(model.config.image_size, len(values), target, rows)
     return draw_traversal(images, column_labels(code, values), [f"#{i + 1}" for i in range(rows)], caption,
                           prior_mask(code, values), scale)  # fmt: skip
 

@@ -118,8 +118,16 @@ def test_phone_layout_keeps_the_image_in_view_while_dragging(server: str, browse
     page.wait_for_selector("#explore-image img", timeout=30_000)
     for tab in ("Explore", "Traverse", "Encode", "Learn"):  # every tab reachable, none behind an overflow menu
         assert page.get_by_role("tab", name=tab).is_visible(), tab
+    # the image column sits above the controls and sticks to the top while the page scrolls under it
+    column = "getComputedStyle(document.querySelector('#explore-image-column')).position"
+    assert page.evaluate(column) == "sticky"
+    image_box, slider_box = (page.locator(s).first.bounding_box() for s in ("#explore-image", "#explore-row input"))
+    assert image_box["y"] < slider_box["y"] and image_box["width"] > 300  # stacked, full width
+    # Make the tiny page as long as a model with many codes (900 px of controls above the slider), then scroll the
+    # slider up the screen: the image's natural place is far above it, so only a sticky image can stay in view.
     track = page.get_by_role("slider", name="range slider for width")
-    track.scroll_into_view_if_needed()
+    track.evaluate("el => { el.closest('.block').style.marginTop = '900px'; }")
+    page.evaluate("y => window.scrollBy(0, y)", track.bounding_box()["y"] - 600)  # below the sticky image
     first = explore_image_src(page)
     box = track.bounding_box()
     assert box["y"] + box["height"] <= 844
@@ -128,6 +136,9 @@ def test_phone_layout_keeps_the_image_in_view_while_dragging(server: str, browse
     page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=8)
     dragged = wait_for_new_image(page, first)
     assert in_viewport(page, "#explore-image img")  # the picture stays on screen while the finger moves
+    tops = "['#explore-image-column', '#explore-row'].map(s => document.querySelector(s).getBoundingClientRect().top)"
+    column_top, row_top = page.evaluate(tops)
+    assert abs(column_top) < 2 and row_top < -200  # stuck to the top while its row has scrolled away
     save_screenshot(page, tmp_path / "phone-dragging.png")
     page.mouse.up()
     assert dragged != first
