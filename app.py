@@ -35,7 +35,6 @@ CSS = """
 #explore-image-column { position: sticky; top: 0; z-index: 1000; align-self: flex-start;
   background: var(--body-background-fill); }
 #header-row { align-items: flex-start; }
-#api-button { flex: none; align-self: flex-start; }
 #link-notice { border-left: 4px solid #d97706; padding-left: 8px; }
 .katex-display, #learn-architecture pre { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
 @media (max-width: 700px) {
@@ -516,12 +515,15 @@ def build_layout(registry: ModelRegistry) -> UI:
     models = [registry.get(name) for name in registry.names]
     n_cat = max(len(m.config.latent.categorical) for m in models)
     n_cont = max(len(m.config.latent.continuous) for m in models)
-    with gr.Row(elem_id="header-row"):
-        gr.Markdown(
-            f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
-            "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why."
-        )
-        api_button = gr.Button("Use via API", size="sm", scale=0, min_width=120, elem_id="api-button")
+    with gr.Row(elem_id="header-row"):  # min widths: on a phone the button wraps under the text
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown(
+                f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* "
+                "that control what it draws. Move the controls and watch the image change; the **Learn** tab "
+                "explains why."
+            )
+        with gr.Column(scale=0, min_width=130):
+            api_button = gr.Button("Use via API", size="sm", elem_id="api-button")
     # Gradio opens its API page from the footer's button; this one is easier to find (and works on phones).
     api_button.click(None, js=OPEN_API_JS, api_visibility="private")
     model = gr.Dropdown(choices=registry.names, value=registry.default, label="Model",

@@ -61,6 +61,8 @@ def shoot(page: Page, device: str, out: Path, url: str) -> None:
         compare.click()
         page.wait_for_selector("#baseline-grid img", timeout=60_000)
     page.wait_for_timeout(1500)
+    if device == "phone":
+        page.locator("#traverse-grid").scroll_into_view_if_needed()
     save(page, out / f"explorer-{device}-traverse.png", full_page=device == "desktop")
 
     page.get_by_role("tab", name="Encode").click()
