@@ -199,6 +199,11 @@ def test_copy_link_updates_the_address_bar_and_clipboard(server: str, browser: o
     page.get_by_text("Copied").wait_for(timeout=5_000)
     assert page.url.endswith("?model=shapes&seed=9&shape=star&width=0")
     assert page.evaluate("navigator.clipboard.readText()") == page.url
+    # the download is named after what it shows
+    page.wait_for_function("() => document.querySelector('#explore-image img').src.includes('shape-star')")
+    with page.expect_download() as download:
+        page.locator("#explore-image").get_by_label("Download").first.click()
+    assert download.value.suggested_filename == "shapes_seed9_shape-star_width0.png"
     context.close()
 
 

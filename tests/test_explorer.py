@@ -195,6 +195,18 @@ def test_row_and_column_labels_say_what_they_show() -> None:
     assert caption.startswith("slant: tilt\n") and "prior -1…1" in caption
 
 
+def test_card_previews_are_labelled(registry: ModelRegistry, tmp_path: Path) -> None:
+    from infogan.model_card import write_preview_images
+
+    shapes = registry.get("shapes")
+    names = write_preview_images(shapes, tmp_path)
+    preview = Image.open(tmp_path / "traversal_width.png")
+    assert names == ["samples.png", "traversal_shape.png", "traversal_width.png"]
+    assert preview.mode == "RGB" and preview.width > 9 * 28 * 2  # 9 values at ≥ 2× plus row labels
+    band = np.asarray(preview)[:, :, 2].astype(int) - np.asarray(preview)[:, :, 0]
+    assert (band > 20).any()  # the prior is shaded
+
+
 def test_output_store_names_files_and_keeps_the_newest(registry: ModelRegistry) -> None:
     shapes = registry.get("shapes")
     stem = explorer.download_stem("shapes", 42, {"shape": 2, "width": 1.5}, shapes)
@@ -264,6 +276,15 @@ def _dot() -> Image.Image:
     image = Image.new("L", (50, 50), 0)
     ImageDraw.Draw(image).ellipse([10, 10, 30, 30], fill=255)
     return image
+
+
+def test_encode_speaks_the_models_language(registry: ModelRegistry) -> None:
+    text, label = explorer.encode_hint(registry.get("shapes"), "shapes")
+    assert label == "Draw a shape" and "synthetic shapes" in text and "28×28 greyscale" in text
+    text, label = explorer.encode_hint(registry.get("faces"), "faces")
+    assert "Upload a photo" in text and "32×32 colour" in text
+    view = explorer.q_view(torch.rand(1, 1, 28, 28))
+    assert view.size == (224, 224)  # what Q received, enlarged with whole pixels
 
 
 def test_infer_returns_probabilities_and_values(shapes: InfoGAN) -> None:
