@@ -87,7 +87,7 @@ def shoot(page: Page, device: str, out: Path, url: str) -> None:
     page.get_by_text("Measured just now").wait_for(timeout=60_000)
     page.get_by_text("When is the bound tight?").scroll_into_view_if_needed()
     page.wait_for_timeout(800)
-    save(page, out / f"explorer-{device}-learn.png")
+    save(page, out / f"explorer-{device}-learn.png", full_page=device == "desktop")
 
 
 def main() -> None:

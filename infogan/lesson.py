@@ -180,7 +180,7 @@ def metrics_in_words(model: InfoGAN) -> str:
         if "accuracy" in t:
             lines.append(
                 f"- **`{code.name}`, accuracy {t['accuracy']:.1%}:** that share of the {t.get('images', 0):,} "
-                f"real images of {test_name} fall in the category matched to their class (each category "
+                f"real images of the {test_name} fall in the category matched to their class (each category "
                 "matched to one class by the Hungarian method; the labels were never used in training)."
             )
         if "nmi" in t:

@@ -48,7 +48,7 @@ def test_lambda_text_reads_the_training_record(trained_like: InfoGAN, model: Inf
 def test_metrics_are_explained_in_words(trained_like: InfoGAN, model: InfoGAN) -> None:
     text = lesson.metrics_in_words(trained_like)
     assert "1.000 of ln 3 = 1.099 nats" in text
-    assert "accuracy 95.7%" in text and "10,000 real images of shapes test split" in text
+    assert "accuracy 95.7%" in text and "10,000 real images of the shapes test split" in text
     assert "Negative, but information never is" in text and "= -0.226" in text  # ln 2 − ln √(2π)
     assert "explains 93% of the variation" in text
     assert "none recorded" in lesson.metrics_in_words(model)
