@@ -286,12 +286,11 @@ def traverse_updates(registry: ModelRegistry, ui: UI, name: str) -> dict[Any, An
     model, tab = registry.get(name), ui.traverse
     code_names = [c.name for c in model.codes]
     baseline = registry.baseline_for(name)
+    compare = gr.Button(f"Compare with λ = 0 ({baseline})", visible=True) if baseline else gr.Button(visible=False)
     return {
         tab.code: gr.Dropdown(choices=code_names, value=code_names[0]),
         tab.rows: gr.Dropdown(choices=explorer.row_options(model, code_names[0]), value="seeds"),
-        tab.compare: gr.Button(f"Compare with λ = 0 ({baseline})", visible=True)
-        if baseline
-        else gr.Button(visible=False),
+        tab.compare: compare,
         tab.grid: None,
         tab.baseline: gr.Image(value=None, visible=False),
         tab.animation: None,
