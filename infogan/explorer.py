@@ -28,6 +28,7 @@ from PIL import Image, ImageOps
 from .latent import CategoricalCode, ContinuousCode, LatentCode
 from .model import CONFIG_FILE, InfoGAN
 from .visualize import (
+    MIXED_BELOW,
     balanced_columns,
     cell_scale,
     column_labels,
@@ -37,6 +38,7 @@ from .visualize import (
     format_value,
     label_order,
     prior_mask,
+    purity_notes,
     save_animation,
     traversal_caption,
     traversal_images,
@@ -50,7 +52,6 @@ MAX_ANIMATION_FRAMES = 48
 MAX_METRICS_IN_FACTS = 24  # the Learn tab lists this many metric values; the model card has them all
 MAX_LIST_IN_FACTS = 10  # longer lists (e.g. confusion matrices) are left to the model card
 MODELS_ENV = "INFOGAN_MODELS"  # comma-separated Hub repo ids loaded in addition to checkpoints/
-MIXED_BELOW = 0.6  # a category whose purity is below this draws two or more classes: marked "mixed"
 
 
 # ---- loading ----------------------------------------------------------------------------------------------------
@@ -354,7 +355,7 @@ def traversal(
     scale = cell_scale(model.config.image_size, len(values), size, n_rows)
     caption = _caption(model, code, rows, seed, codes)
     grid = draw_traversal(images, column_labels(code, values), labels, f"{title} · {caption}" if title else caption,
-                          prior_mask(code, values), scale)  # fmt: skip
+                          prior_mask(code, values), scale, purity_notes(model, code, values))  # fmt: skip
     return grid, _sweep_frames(model, code, seed, n_rows, fixed, labels, frames, span)
 
 

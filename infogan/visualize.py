@@ -104,6 +104,7 @@ PRIOR_BAND = (214, 228, 255)  # the columns inside the prior: what the code was 
 PRIOR_EDGE = (60, 110, 220)
 GAP = 4  # px between cells of a labelled figure
 MAX_GIF_COLUMNS = 5
+MIXED_BELOW = 0.6  # a category whose purity is below this draws two or more classes: marked "mixed"
 DASHES = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2212": "-", "λ": "lambda"})
 
 
@@ -182,10 +183,12 @@ def draw_traversal(
     caption: str = "",
     in_prior: Sequence[bool] | None = None,
     scale: int = 3,
+    column_notes: Sequence[str] | None = None,
 ) -> Image.Image:
     """A labelled traversal grid: caption on top, column values (prior columns on a shaded band), row labels left.
 
-    `images` is (rows, cols, C, H, W) in [0, 1]; `in_prior[j]` marks column j as inside the code's prior.
+    `images` is (rows, cols, C, H, W) in [0, 1]; `in_prior[j]` marks column j as inside the code's prior;
+    `column_notes` adds a second, muted header line (e.g. each category's purity).
     """
     n_rows, n_cols = images.shape[:2]
     columns, rows = [_plain(c) for c in columns], [_plain(r) for r in rows]
@@ -198,7 +201,7 @@ def draw_traversal(
     left = max([_text_width(probe, r, small) for r in rows] + [0]) + 12
     grid_w = n_cols * (w + GAP) + GAP
     caption_lines = _wrap(probe, caption, big, left + grid_w - 12) if caption else []
-    header = 22
+    header = 22 + (16 if column_notes else 0)
     top = 8 + 19 * len(caption_lines) + header
     canvas = Image.new("RGB", (left + grid_w, top + n_rows * (h + GAP) + GAP), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
@@ -213,6 +216,8 @@ def draw_traversal(
     for j, label in enumerate(columns):
         tw = _text_width(draw, label, small)
         draw.text((x0(j) + (w - tw) / 2, top - header + 3), label, fill=INK, font=small)
+        note = _plain(column_notes[j]) if column_notes else ""
+        draw.text((x0(j) + (w - _text_width(draw, note, font(11))) / 2, top - 20), note, fill=MUTED, font=font(11))
     for i, label in enumerate(rows):
         y = top + GAP + i * (h + GAP)
         draw.text((left - 8 - _text_width(draw, label, small), y + h / 2 - 7), label, fill=MUTED, font=small)
@@ -286,7 +291,15 @@ def labelled_traversal(
     caption = traversal_caption(code, note, f"rows: samples 1-{rows} of seed {seed}")
     scale = cell_scale(model.config.image_size, len(values), target, rows)
     return draw_traversal(images, column_labels(code, values), [f"#{i + 1}" for i in range(rows)], caption,
-                          prior_mask(code, values), scale)  # fmt: skip
+                          prior_mask(code, values), scale, purity_notes(model, code, values))  # fmt: skip
+
+
+def purity_notes(model: Any, code: CategoricalCode | ContinuousCode, values: Sequence[Any]) -> list[str] | None:
+    """Per column, the category's purity ("98 %", "45 % mixed") when the config records it (`category_purity`)."""
+    purity = (model.config.metadata.get("category_purity") or {}).get(code.name)
+    if not isinstance(code, CategoricalCode) or not isinstance(purity, list) or len(purity) != code.size:
+        return None
+    return [f"{round(purity[v] * 100)} %" + (" mixed" if purity[v] < MIXED_BELOW else "") for v in values]
 
 
 def column_values(code: CategoricalCode | ContinuousCode, steps: int = 9, span: float | None = None) -> list:

@@ -142,6 +142,10 @@ def test_dropdown_choices_show_labels_in_label_order_with_purity() -> None:
 def test_purity_comes_from_config_metadata(registry: ModelRegistry) -> None:
     assert explorer.category_purity(registry.get("shapes"), "shape") == [0.98, 0.45, 0.9]
     assert explorer.category_purity(registry.get("shapes-lambda0"), "shape") is None  # no metadata: no purity
+    shapes = registry.get("shapes")
+    code = shapes.config.latent.code("shape")
+    assert visualize.purity_notes(shapes, code, [2, 0, 1]) == ["90 %", "98 %", "45 % mixed"]  # traversal headers
+    assert visualize.purity_notes(registry.get("shapes-lambda0"), code, [0, 1, 2]) is None
 
 
 def test_controls_round_trip_through_codes(shapes: InfoGAN) -> None:
