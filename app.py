@@ -1,38 +1,51 @@
 """Live InfoGAN latent explorer: `python app.py` serves the models in checkpoints/ (add Hub models with --models).
 
-UI only: layout, events and launch. Model logic (loading, validation, rendering, encoding) is in `infogan.explorer`.
+UI only: one small builder per tab, then module-level callbacks that return `{component: update}` mappings, then
+launch. Model logic (loading, validation, rendering, encoding, the Learn tab's lesson) is in `infogan.explorer` and
+`infogan.lesson`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: gr.api reads the `generate` endpoint's types from its signature.
 
 import argparse
 import functools
+import inspect
 import os
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import torch
-from PIL import Image
 
-from infogan import explorer, synthesize
-from infogan.explorer import ModelRegistry
+from infogan import explorer, lesson, synthesize
+from infogan.explorer import ModelRegistry, OutputStore
 
 TITLE = "InfoGAN latent explorer"
 CHECKPOINTS = Path(__file__).with_name("checkpoints")  # each sub-folder with a config.json is one model
 THREADS = 1  # torch threads per request; with CONCURRENCY = 2 this fills a 2-vCPU Space without oversubscribing
 CONCURRENCY = 2
-SYNTHETIC_PER_CATEGORY = 100  # the Learn tab's zip; synthesize.download_per_category caps the total at 2,000 images
+SYNTHETIC_PER_CATEGORY = 100  # the Learn tab's zip; synthesize.download_per_category caps the total at 2,000
 QUEUE_SIZE = 256  # enough for the 50-client load test; beyond it users get "queue full" instead of a long wait
 CSS = """
-#explore-image img, #traverse-grid img, #traverse-animation img { image-rendering: pixelated; }
-#explore-image, #traverse-animation { max-width: 480px; }
-footer { display: none !important; }
+#explore-image img, #traverse-grid img, #baseline-grid img, #traverse-animation img, #q-view img {
+  image-rendering: pixelated; }
+.gradio-container { overflow-x: clip !important; overflow-y: visible !important; }  /* hidden would unstick */
+#explore-image-column { position: sticky; top: 0; z-index: 1000; align-self: flex-start;
+  background: var(--body-background-fill); }
+#header-row { align-items: flex-start; }
+#link-notice { border-left: 4px solid #d97706; padding-left: 8px; }
+.katex-display, #learn-architecture pre { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
+@media (max-width: 700px) {
+  #explore-row { flex-direction: column; flex-wrap: nowrap; }
+  #explore-row > div { width: 100% !important; min-width: 0 !important; flex: none !important; }
+  #explore-image { height: 34vh !important; }
+  .tab-container button { padding-left: 8px !important; padding-right: 8px !important; }
+}
 """
-
-PICK_BRUSH_JS = """() => {
+BRUSH_JS = """() => {
   let tries = 0;
   const pick = () => {
     const brush = document.querySelector('#sketchpad button[aria-label="Brush"]');
@@ -40,29 +53,24 @@ PICK_BRUSH_JS = """() => {
   };
   setTimeout(pick, 100);
 }"""
-LEARN = r"""
-## How InfoGAN works
+OPEN_API_JS = "() => { document.querySelector('footer button.show-api')?.click(); }"
+COPY_LINK_JS = """(query) => {
+  const url = window.location.origin + window.location.pathname + query;
+  window.history.replaceState(null, "", url);
+  if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {});
+  return "Copied, and the address bar now shows it: " + url;
+}"""
 
-A GAN's generator G turns random noise into images while a discriminator D learns to tell them from real ones.
-Nothing makes any input dimension *mean* anything. **InfoGAN** (Chen et al., 2016) splits the generator input
-into incompressible noise **z** and a few structured **latent codes c** — here categorical codes (a dropdown) and
-continuous codes (a slider) — and adds one term to the GAN game:
 
-$$\min_{G,Q}\max_D \; V_{\text{GAN}}(D, G) \;-\; \lambda\, L_I(G, Q), \qquad
-L_I = \mathbb{E}_{c \sim p(c),\, x \sim G(z, c)}\big[\log Q(c \mid x)\big] + H(c) \;\le\; I(c;\, G(z, c)).$$
+def bind(fn: Callable, *args: Any) -> Callable:
+    """`functools.partial` that keeps `fn`'s type hints: Gradio finds the `gr.Request` parameter through them."""
 
-**What Q does.** Q is a small head on the discriminator's trunk that looks at a generated image and predicts the
-codes that made it: a softmax over categories, and a Gaussian (mean, spread) for continuous codes. Maximising
-log Q(c | x) maximises a variational lower bound (the L_I term above) on the mutual information I(c; G(z, c)) at almost
-no extra cost.
+    @functools.wraps(fn)
+    def bound(*rest: Any, **kwargs: Any) -> Any:
+        return fn(*args, *rest, **kwargs)
 
-**Why the codes become interpretable.** To make c recoverable from the image, G must let each code cause a large,
-consistent change that survives every choice of z — and the cheapest such changes are the data's main factors of
-variation (on MNIST: digit class, slant, stroke width). No labels are used: which factor a code picks up, and in
-which order categories come, is discovered, so people name the codes afterwards (`python -m infogan.annotate`).
-Continuous codes are trained on their prior (usually −1…+1); the sliders reach ±2 to show how well a factor
-extrapolates. The **Encode** tab runs Q on your own picture.
-"""
+    bound.__signature__ = inspect.signature(functools.partial(fn, *args))  # type: ignore[attr-defined]
+    return bound
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -78,310 +86,556 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+# ---- layout: one builder per tab ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExploreTab:
+    image: gr.Image
+    dropdowns: list[gr.Dropdown]
+    sliders: list[gr.Slider]
+    seed: gr.Number
+    randomise: gr.Button
+    link: gr.Markdown
+    query: gr.Textbox  # the share query, for the copy button's JavaScript
+    copy: gr.Button
+    copied: gr.Markdown
+    notice: gr.Markdown
+
+    @property
+    def controls(self) -> list[Any]:
+        return [self.seed, *self.dropdowns, *self.sliders]
+
+
+def build_explore(n_cat: int, n_cont: int) -> ExploreTab:
+    # The image column comes first: on a phone it sits on top and stays in view (sticky) while a slider moves.
+    with gr.Row(elem_id="explore-row"):
+        with gr.Column(scale=1, min_width=300, elem_id="explore-image-column"):
+            image = gr.Image(label="Generated image", type="filepath", format="png", interactive=False,
+                             buttons=["download"], elem_id="explore-image", height=480)  # fmt: skip
+        with gr.Column(scale=1, min_width=300):
+            notice = gr.Markdown(visible=False, elem_id="link-notice")
+            # Choices change with the model: values are validated by explorer.parse_codes, not the dropdown.
+            dropdowns = [gr.Dropdown(label=f"category {i}", interactive=True, allow_custom_value=True)
+                         for i in range(n_cat)]  # fmt: skip
+            sliders = [gr.Slider(minimum=-2, maximum=2, value=0, step=0.01, label=f"code {j}") for j in range(n_cont)]
+            with gr.Row(equal_height=True):
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=explorer.MAX_SEED, label="Noise seed (z)",
+                                 scale=3)  # fmt: skip
+                randomise = gr.Button("Random seed", scale=1)
+            with gr.Row(equal_height=True):
+                link = gr.Markdown(elem_id="share-link")
+                copy = gr.Button("Copy link", size="sm", scale=0, elem_id="copy-link")
+            copied = gr.Markdown(elem_id="copy-status")
+            query = gr.Textbox(visible=False)
+    return ExploreTab(image, dropdowns, sliders, seed, randomise, link, query, copy, copied, notice)
+
+
+@dataclass
+class TraverseTab:
+    tab: gr.Tab
+    code: gr.Dropdown
+    rows: gr.Dropdown
+    button: gr.Button
+    compare: gr.Button
+    grid: gr.Image
+    baseline: gr.Image
+    animation: gr.Image
+
+
+def build_traverse() -> TraverseTab:
+    with gr.Tab("Traverse", id="traverse") as tab:
+        with gr.Row():
+            code = gr.Dropdown(label="Code to sweep (columns)", interactive=True, allow_custom_value=True)
+            rows = gr.Dropdown(label="Rows", interactive=True, allow_custom_value=True)
+            with gr.Column(min_width=160):
+                button = gr.Button("Make traversal", variant="primary")
+                compare = gr.Button("Compare with λ = 0", visible=False, elem_id="compare-button")
+        gr.Markdown("Other codes and the seed come from the Explore tab. Continuous codes sweep ±2; the shaded "
+                    "columns are the prior the code was trained on.")  # fmt: skip
+        with gr.Row():
+            grid = gr.Image(label="Traversal grid", show_label=False, type="filepath", interactive=False,
+                            buttons=["download"], elem_id="traverse-grid", scale=3)  # fmt: skip
+            baseline = gr.Image(label="Same sweep, λ = 0 (plain GAN)", show_label=False, type="filepath",
+                                interactive=False, buttons=["download"], elem_id="baseline-grid", scale=3,
+                                visible=False)  # fmt: skip
+        animation = gr.Image(label="Sweep animation (GIF)", show_label=False, type="filepath", interactive=False,
+                             buttons=["download"], elem_id="traverse-animation", height=420)  # fmt: skip
+    return TraverseTab(tab, code, rows, button, compare, grid, baseline, animation)
+
+
+@dataclass
+class EncodeTab:
+    tab: gr.Tab
+    hint: gr.Markdown
+    sketchpad: gr.Sketchpad
+    upload: gr.Image
+    q_view: gr.Image
+    labels: list[gr.Label]
+    table: gr.Dataframe
+    send: gr.Button
+    reading: gr.State  # Q's codes for "Edit in Explore"; survives tab switches
+
+
+def build_encode(n_cat: int) -> EncodeTab:
+    with gr.Tab("Encode", id="encode") as tab:
+        hint = gr.Markdown()
+        gr.Markdown("The recognition network **Q** reads the codes **c** back from the picture. It never reads the "
+                    "noise **z**, so *Edit in Explore* keeps your codes but not your exact picture.")  # fmt: skip
+        with gr.Row():
+            sketchpad = gr.Sketchpad(label="Draw", type="pil", canvas_size=(280, 280), height=360,
+                                     brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                                     elem_id="sketchpad")  # fmt: skip
+            upload = gr.Image(label="…or upload an image", type="pil", sources=["upload", "clipboard"], height=360)
+            q_view = gr.Image(
+                label="What Q sees", type="pil", format="png", interactive=False, elem_id="q-view", height=240
+            )
+        with gr.Row():
+            with gr.Column():
+                labels = [gr.Label(label=f"category {i}", num_top_classes=5) for i in range(n_cat)]
+            with gr.Column():
+                table = gr.Dataframe(headers=["code", "Q's value", "prior"], label="Continuous codes",
+                                     interactive=False)  # fmt: skip
+                send = gr.Button("Edit in Explore →", variant="primary", interactive=False, elem_id="send-button")
+        reading = gr.State(None)
+    return EncodeTab(tab, hint, sketchpad, upload, q_view, labels, table, send, reading)
+
+
+@dataclass
+class LearnTab:
+    facts: gr.Markdown
+    lambdas: gr.Markdown
+    architecture: gr.Markdown
+    metrics: gr.Markdown
+    estimate_button: gr.Button
+    estimate: gr.Markdown
+    exercises: gr.Markdown
+    synthetic_box: gr.Column
+    synthetic_button: gr.Button
+    synthetic_file: gr.File
+
+
+def build_learn() -> LearnTab:
+    display = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+    with gr.Tab("Learn", id="learn"):
+        gr.Markdown(lesson.OBJECTIVE, latex_delimiters=display)
+        lambdas = gr.Markdown()
+        gr.Markdown("### This model's networks, drawn from its config")
+        architecture = gr.Markdown(elem_id="learn-architecture")
+        metrics = gr.Markdown()
+        gr.Markdown("### Live: how much does each code tell about the image?\nA lower bound on I(c; G(z, c)): "
+                    "H(c) − E[−log Q(c | G(z, c))], on images generated just now.")  # fmt: skip
+        estimate_button = gr.Button("Estimate now", elem_id="estimate-button")
+        estimate = gr.Markdown()
+        exercises = gr.Markdown()
+        facts = gr.Markdown()
+        with gr.Column(visible=False) as synthetic_box:  # shown for models with a categorical code
+            gr.Markdown(
+                "### Synthetic labelled data\nEach category of the categorical code mostly draws one class (its "
+                "purity is shown next to its label), so the generator makes labelled images for free: "
+                f"{SYNTHETIC_PER_CATEGORY} per category, one folder per label, with `metadata.csv` (seed, code "
+                "values, Q's confidence). For larger or filtered sets use `python -m infogan.synthesize`."
+            )
+            synthetic_button = gr.Button("Make a synthetic labelled set (zip)")
+            synthetic_file = gr.File(label="Synthetic set", interactive=False)
+    return LearnTab(facts, lambdas, architecture, metrics, estimate_button, estimate, exercises, synthetic_box,
+                    synthetic_button, synthetic_file)  # fmt: skip
+
+
+@dataclass
+class UI:
+    """Every component a callback reads or updates."""
+
+    model: gr.Dropdown
+    tabs: gr.Tabs
+    explore: ExploreTab
+    traverse: TraverseTab
+    encode: EncodeTab
+    learn: LearnTab
+
+    @property
+    def model_outputs(self) -> list[Any]:
+        """Everything that changes with the model."""
+        e, t, c, learn = self.explore, self.traverse, self.encode, self.learn
+        return [*e.controls, e.notice, t.code, t.rows, t.compare, t.grid, t.baseline, t.animation, c.hint,
+                c.sketchpad, c.q_view, *c.labels, c.table, c.send, c.reading, learn.facts, learn.lambdas,
+                learn.architecture, learn.metrics, learn.estimate, learn.exercises, learn.synthetic_box,
+                learn.synthetic_file]  # fmt: skip
+
+
+# ---- callbacks: model-dependent controls -----------------------------------------------------------------------------
+
+
+def explore_updates(ui: UI, model: Any, seed: int, codes: dict[str, Any]) -> dict[Any, Any]:
+    """Explore's controls for `model`, showing `codes` (defaults elsewhere)."""
+    spec, tab = model.config.latent, ui.explore
+    cat_values, cont_values = explorer.controls_from_codes(model, codes)
+    notes = model.config.metadata.get("code_notes") or {}
+    updates: dict[Any, Any] = {tab.seed: gr.Number(value=seed)}
+    for i, dropdown in enumerate(tab.dropdowns):
+        if i >= len(spec.categorical):
+            updates[dropdown] = gr.Dropdown(visible=False, value=None)
+            continue
+        code = spec.categorical[i]
+        purity = explorer.category_purity(model, code.name)
+        info = notes.get(code.name) or f"{code.size} categories, discovered without labels"
+        if purity is not None:
+            info += " · (%) = purity: share of its images an independent classifier calls one class"
+        updates[dropdown] = gr.Dropdown(choices=explorer.category_choices(code, purity), value=cat_values[i],
+                                        label=code.name, info=info, visible=True)  # fmt: skip
+    for j, slider in enumerate(tab.sliders):
+        if j >= len(spec.continuous):
+            updates[slider] = gr.Slider(visible=False)
+            continue
+        code = spec.continuous[j]
+        low, high = explorer.slider_range(code)
+        info = f"prior {code.low:g} … {code.high:g}; beyond it the model extrapolates"
+        info = f"{notes[code.name]} · {info}" if notes.get(code.name) else info
+        updates[slider] = gr.Slider(minimum=low, maximum=high, value=cont_values[j], step=0.01, label=code.name,
+                                    info=info, visible=True)  # fmt: skip
+    return updates
+
+
+def traverse_updates(registry: ModelRegistry, ui: UI, name: str) -> dict[Any, Any]:
+    """Traverse's pickers for model `name`, the λ = 0 button when a baseline is loaded, and no stale pictures."""
+    model, tab = registry.get(name), ui.traverse
+    code_names = [c.name for c in model.codes]
+    baseline = registry.baseline_for(name)
+    compare = gr.Button(f"Compare with λ = 0 ({baseline})", visible=True) if baseline else gr.Button(visible=False)
+    return {
+        tab.code: gr.Dropdown(choices=code_names, value=code_names[0]),
+        tab.rows: gr.Dropdown(choices=explorer.row_options(model, code_names[0]), value="seeds"),
+        tab.compare: compare,
+        tab.grid: None,
+        tab.baseline: gr.Image(value=None, visible=False),
+        tab.animation: None,
+    }
+
+
+def encode_updates(ui: UI, model: Any, name: str) -> dict[Any, Any]:
+    """Encode's wording and outputs for `model`, with the previous model's reading cleared."""
+    tab, spec = ui.encode, model.config.latent
+    hint, sketch_label = explorer.encode_hint(model, name)
+    updates: dict[Any, Any] = {tab.hint: hint, tab.sketchpad: gr.Sketchpad(label=sketch_label, value=None)}
+    for i, label in enumerate(tab.labels):
+        visible = i < len(spec.categorical)
+        title = f"{spec.categorical[i].name} (Q's probabilities)" if visible else None
+        updates[label] = gr.Label(value=None, label=title, visible=visible)
+    updates.update({tab.table: gr.Dataframe(value=None, visible=bool(spec.continuous)), tab.q_view: None,
+                    tab.send: gr.Button(interactive=False), tab.reading: None})  # fmt: skip
+    return updates
+
+
+def learn_updates(registry: ModelRegistry, ui: UI, model: Any, name: str) -> dict[Any, Any]:
+    tab = ui.learn
+    return {
+        tab.facts: explorer.model_facts(model, name, raw_metrics=False),
+        tab.lambdas: lesson.lambda_text(model),
+        tab.architecture: lesson.architecture(model),
+        tab.metrics: lesson.metrics_in_words(model),
+        tab.estimate: "",
+        tab.exercises: lesson.exercises(model, registry.baseline_for(name)),
+        # The synthetic-set download only for models with a categorical code; the previous model's zip is cleared.
+        tab.synthetic_box: gr.Column(visible=bool(model.config.latent.categorical)),
+        tab.synthetic_file: None,
+    }
+
+
+def model_updates(registry: ModelRegistry, ui: UI, name: str, seed: int, codes: dict[str, Any]) -> dict[Any, Any]:
+    """Updates for every model-dependent component, showing `codes` in Explore."""
+    model = registry.get(name)
+    return {
+        **explore_updates(ui, model, seed, codes),
+        ui.explore.notice: gr.Markdown(visible=False),
+        **traverse_updates(registry, ui, name),
+        **encode_updates(ui, model, name),
+        **learn_updates(registry, ui, model, name),
+    }
+
+
+def switch_model(registry: ModelRegistry, ui: UI, name: str, seed: float) -> dict[Any, Any]:
+    """Rebuild the controls for a newly picked model, keeping the seed."""
+    try:
+        seed = explorer.parse_seed(seed)
+    except ValueError:
+        seed = 0
+    return model_updates(registry, ui, name, seed, {})
+
+
+def restore_from_link(registry: ModelRegistry, ui: UI, request: gr.Request) -> dict[Any, Any]:
+    """Restore the view a share link describes (`?model=…&seed=…&<code>=…`), saying what was ignored or clamped."""
+    params = dict(request.query_params) if request is not None else {}
+    state = explorer.state_from_query(registry, params)
+    updates = model_updates(registry, ui, state.model_name, state.seed, state.codes)
+    updates[ui.model] = gr.Dropdown(value=state.model_name)
+    if state.notices:
+        text = "**This link was not shown exactly:** " + "; ".join(state.notices) + "."
+        updates[ui.explore.notice] = gr.Markdown(text, visible=True)
+    return updates
+
+
+# ---- callbacks: Explore ----------------------------------------------------------------------------------------------
+
+
+def explore_state(registry: ModelRegistry, ui: UI, name: str, slots: tuple[Any, ...]) -> tuple[Any, int, dict]:
+    """(model, seed, codes) from the Explore controls' values (seed, dropdowns, sliders)."""
+    n_cat = len(ui.explore.dropdowns)
+    model = registry.get(name)
+    seed = explorer.parse_seed(slots[0])
+    codes = explorer.codes_from_controls(model, slots[1 : 1 + n_cat], slots[1 + n_cat :])
+    return model, seed, explorer.parse_codes(model, codes)
+
+
+@torch.inference_mode()
+@user_errors
+def render_explore(registry: ModelRegistry, store: OutputStore, ui: UI, name: str, *slots: Any) -> dict[Any, Any]:
+    """The Explore image (a PNG named after model, seed and codes) and the share link for the current controls."""
+    model, seed, codes = explore_state(registry, ui, name, slots)
+    query = explorer.share_query(name, seed, codes, model)
+    path = store.save_image(explorer.render(model, seed, codes), explorer.download_stem(name, seed, codes, model))
+    tab = ui.explore
+    return {tab.image: str(path), tab.link: f"[Link to this view]({query})", tab.query: query, tab.copied: ""}
+
+
+def randomise_seed() -> int:
+    return random.randint(0, 99_999)
+
+
+# ---- callbacks: Traverse ---------------------------------------------------------------------------------------------
+
+
+@torch.inference_mode()
+@user_errors
+def make_traversal(
+    registry: ModelRegistry, store: OutputStore, ui: UI, name: str, code_name: str, rows: str, *slots: Any
+) -> dict[Any, Any]:
+    """A labelled traversal grid of `code_name` (rows: seeds or categories) and a looping GIF of the sweep."""
+    if not code_name:
+        raise ValueError("pick a code to traverse")
+    model, seed, codes = explore_state(registry, ui, name, slots)
+    model.config.latent.code(code_name)
+    grid, frames = explorer.traversal(model, code_name, seed, codes, rows=rows or "seeds", title=name)
+    stem = f"{name}_traversal-{code_name}_rows-{rows or 'seeds'}_seed{seed}"
+    return {
+        ui.traverse.grid: str(store.save_image(grid, stem)),
+        ui.traverse.animation: str(store.save_animation(frames, stem)),
+        ui.traverse.baseline: gr.Image(value=None, visible=False),
+    }
+
+
+@torch.inference_mode()
+@user_errors
+def compare_with_baseline(
+    registry: ModelRegistry, store: OutputStore, ui: UI, name: str, code_name: str, rows: str, *slots: Any
+) -> dict[Any, Any]:
+    """The same sweep on this model and on its λ = 0 baseline, side by side."""
+    baseline_name = registry.baseline_for(name)
+    if baseline_name is None:
+        raise ValueError(f"no λ = 0 baseline is loaded for {name!r}")
+    updates = make_traversal(registry, store, ui, name, code_name, rows, *slots)
+    model, seed, codes = explore_state(registry, ui, name, slots)
+    baseline = registry.get(baseline_name)
+    grid, _ = explorer.traversal(baseline, code_name, seed, explorer.comparable_codes(baseline, codes, model),
+                                 rows=rows or "seeds", title=f"{baseline_name} (λ = 0, a plain GAN)")  # fmt: skip
+    stem = f"{baseline_name}_traversal-{code_name}_rows-{rows or 'seeds'}_seed{seed}"
+    updates[ui.traverse.baseline] = gr.Image(str(store.save_image(grid, stem)), visible=True)
+    return updates
+
+
+def rows_for_code(registry: ModelRegistry, name: str, code_name: str) -> gr.Dropdown:
+    model = registry.get(name)
+    if code_name not in [c.name for c in model.codes]:
+        return gr.Dropdown()
+    return gr.Dropdown(choices=explorer.row_options(model, code_name), value="seeds")
+
+
+# ---- callbacks: Encode -----------------------------------------------------------------------------------------------
+
+
+@torch.inference_mode()
+@user_errors
+def read_codes(registry: ModelRegistry, ui: UI, name: str, image: Any, sketch: bool) -> dict[Any, Any]:
+    """Q's reading of an uploaded or drawn image: the image as Q saw it, probabilities per category, values."""
+    model, tab = registry.get(name), ui.encode
+    picture = explorer.sketch_to_image(image)
+    if explorer.is_blank(picture):
+        return {tab.reading: gr.skip()}  # untouched or re-mounted sketchpad: keep the last reading (Clear has its own)
+    tensor = explorer.preprocess_for_q(picture, model, sketch=sketch)
+    inferred = explorer.infer(model, tensor)
+    spec = model.config.latent
+    updates: dict[Any, Any] = {tab.q_view: explorer.q_view(tensor)}
+    for i, label in enumerate(tab.labels):
+        if i < len(spec.categorical):
+            code = spec.categorical[i]
+            updates[label] = gr.Label(value=inferred[code.name], label=f"{code.name} (Q's probabilities)")
+    rows = [[c.name, round(inferred[c.name], 3), f"{c.low:g} … {c.high:g}"] for c in spec.continuous]
+    updates.update({tab.table: gr.Dataframe(value=rows), tab.send: gr.Button(interactive=True),
+                    tab.reading: explorer.codes_from_inference(model, inferred)})  # fmt: skip
+    return updates
+
+
+def clear_reading(ui: UI) -> dict[Any, Any]:
+    """The sketchpad was cleared: forget the reading and disable "Edit in Explore" until there is a new one."""
+    tab = ui.encode
+    updates: dict[Any, Any] = {label: gr.Label(value=None) for label in tab.labels}
+    updates.update({tab.table: gr.Dataframe(value=None), tab.q_view: None, tab.send: gr.Button(interactive=False),
+                    tab.reading: None})  # fmt: skip
+    return updates
+
+
+@user_errors
+def send_to_explore(registry: ModelRegistry, ui: UI, name: str, seed: float, reading: dict | None) -> dict[Any, Any]:
+    """Put Q's codes into the Explore controls and switch to the Explore tab (the reading stays in Encode)."""
+    if not reading:
+        raise ValueError("Upload or draw an image first, then send its codes to Explore.")
+    updates = explore_updates(ui, registry.get(name), explorer.parse_seed(seed), reading)
+    updates[ui.tabs] = gr.Tabs(selected="explore")
+    return updates
+
+
+# ---- callbacks: Learn and the API ------------------------------------------------------------------------------------
+
+
+@torch.inference_mode()
+def estimate_information(registry: ModelRegistry, name: str) -> str:
+    return lesson.estimate_information(registry.get(name), seed=random.randint(0, 99_999))
+
+
+@torch.inference_mode()
+@user_errors
+def make_synthetic_set(registry: ModelRegistry, downloads: synthesize.DownloadStore, model_name: str) -> str:
+    """A zip of labelled synthetic images (folder per category + metadata.csv) for a model with categories."""
+    model = registry.get(model_name)
+    per_category = synthesize.download_per_category(model, SYNTHETIC_PER_CATEGORY)
+    filename = synthesize.download_name(model_name, per_category)
+    data = synthesize.synthesize_zip(model, per_category, root=filename.removesuffix(".zip"), source=model_name,
+                                     progress=False)  # fmt: skip
+    return str(downloads.save(data, filename))
+
+
+class GenerateAPI:
+    """The documented endpoint `generate(model, seed, codes) → PNG` (gr.api reads its types from `__call__`)."""
+
+    def __init__(self, registry: ModelRegistry, store: OutputStore) -> None:
+        self.registry, self.store = registry, store
+
+    @torch.inference_mode()
+    def __call__(self, model: str, seed: int, codes: dict[str, Any] | str | None = None) -> gr.FileData:
+        """One PNG for a model name, a seed and a JSON object of code values by name (codes not given: prior)."""
+        try:
+            path = explorer.generate_file(self.registry, self.store, model, seed, codes)
+        except ValueError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        return gr.FileData(path=str(path), mime_type="image/png", orig_name=path.name)
+
+    def description(self) -> str:
+        names = ", ".join(repr(n) for n in self.registry.names)
+        first = self.registry.default
+        return (f"One PNG image. model: one of {names}; seed: integer 0…{explorer.MAX_SEED} (the noise z); codes: "
+                "JSON object of code values by name — a category index or label for categorical codes, a number "
+                "(prior usually −1…1, allowed ±10) for continuous codes; codes left out are drawn from their prior. "
+                f"Example for {first!r}: {explorer.example_codes(self.registry.get(first))}")  # fmt: skip
+
+
+# ---- wiring ----------------------------------------------------------------------------------------------------------
+
+
+def build_layout(registry: ModelRegistry) -> UI:
+    models = [registry.get(name) for name in registry.names]
+    n_cat = max(len(m.config.latent.categorical) for m in models)
+    n_cont = max(len(m.config.latent.continuous) for m in models)
+    with gr.Row(elem_id="header-row"):  # min widths: on a phone the button wraps under the text
+        with gr.Column(scale=1, min_width=320):
+            gr.Markdown(
+                f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* "
+                "that control what it draws. Move the controls and watch the image change; the **Learn** tab "
+                "explains why."
+            )
+        with gr.Column(scale=0, min_width=130):
+            api_button = gr.Button("Use via API", size="sm", elem_id="api-button")
+    # Gradio opens its API page from the footer's button; this one is easier to find (and works on phones).
+    api_button.click(None, js=OPEN_API_JS, api_visibility="private")
+    model = gr.Dropdown(choices=registry.names, value=registry.default, label="Model",
+                        info="each model was trained on its own dataset; the Learn tab has its facts")  # fmt: skip
+    with gr.Tabs() as tabs:
+        with gr.Tab("Explore", id="explore"):
+            explore = build_explore(n_cat, n_cont)
+        traverse = build_traverse()
+        encode = build_encode(n_cat)
+        learn = build_learn()
+    return UI(model, tabs, explore, traverse, encode, learn)
+
+
+def wire_explore(registry: ModelRegistry, store: OutputStore, ui: UI) -> dict[str, Any]:
+    tab = ui.explore
+    render = dict(fn=functools.partial(render_explore, registry, store, ui), inputs=[ui.model, *tab.controls],
+                  outputs=[tab.image, tab.link, tab.query, tab.copied], api_visibility="undocumented",
+                  show_progress="hidden")  # fmt: skip
+    for slider in tab.sliders:  # live: every drag step re-renders; always_last drops stale steps under load
+        slider.input(**render, trigger_mode="always_last", api_name="explore")
+    for dropdown in tab.dropdowns:
+        dropdown.input(**render, api_name="explore")
+    tab.seed.input(**render, trigger_mode="always_last", api_name="explore")
+    tab.randomise.click(randomise_seed, None, tab.seed, api_visibility="private").then(**render, api_name="explore")
+    tab.copy.click(None, [tab.query], [tab.copied], js=COPY_LINK_JS, api_visibility="private")
+    return render
+
+
+def wire_traverse(registry: ModelRegistry, store: OutputStore, ui: UI) -> None:
+    tab = ui.traverse
+    inputs = [ui.model, tab.code, tab.rows, *ui.explore.controls]
+    outputs = [tab.grid, tab.baseline, tab.animation]
+    traverse = dict(fn=functools.partial(make_traversal, registry, store, ui), inputs=inputs, outputs=outputs,
+                    api_name="traverse", api_visibility="undocumented")  # fmt: skip
+    tab.button.click(**traverse)
+    tab.tab.select(**traverse)
+    tab.rows.input(**traverse)
+    tab.code.input(functools.partial(rows_for_code, registry), [ui.model, tab.code], tab.rows,
+                   api_visibility="private").then(**traverse)  # fmt: skip
+    tab.compare.click(functools.partial(compare_with_baseline, registry, store, ui), inputs, outputs,
+                      api_visibility="private")  # fmt: skip
+
+
+def wire_encode(registry: ModelRegistry, ui: UI, render: dict[str, Any]) -> None:
+    tab = ui.encode
+    outputs = [tab.q_view, *tab.labels, tab.table, tab.send, tab.reading]
+    # Gradio's sketchpad starts with no tool selected, and Clear deselects it: pick the brush so drawing just works.
+    tab.tab.select(None, None, None, js=BRUSH_JS, api_visibility="private")
+    tab.sketchpad.clear(functools.partial(clear_reading, ui), None, outputs, js=BRUSH_JS, api_visibility="private")
+    tab.sketchpad.change(functools.partial(read_codes, registry, ui, sketch=True), [ui.model, tab.sketchpad],
+                         outputs, api_name="encode_sketch", api_visibility="undocumented", trigger_mode="always_last",
+                         show_progress="hidden")  # fmt: skip
+    tab.upload.change(functools.partial(read_codes, registry, ui, sketch=False), [ui.model, tab.upload], outputs,
+                      api_name="encode", api_visibility="undocumented")  # fmt: skip
+    tab.send.click(functools.partial(send_to_explore, registry, ui), [ui.model, ui.explore.seed, tab.reading],
+                   [ui.tabs, *ui.explore.controls], api_visibility="private").then(**render)  # fmt: skip
+
+
 def build_demo(registry: ModelRegistry) -> gr.Blocks:
     """The explorer UI for the models in `registry` (at least one)."""
     if not len(registry):
         raise ValueError("the registry has no models: add checkpoints/<name>/ folders or pass --models user/repo")
-    models = [registry.get(name) for name in registry.names]
-    n_cat = max(len(m.config.latent.categorical) for m in models)
-    n_cont = max(len(m.config.latent.continuous) for m in models)
-    animations = explorer.AnimationStore()
-    downloads = synthesize.DownloadStore(keep=8)  # newest 8 zips only: any visitor can press the button
-    first = registry.default
-
-    # ---- callbacks ----------------------------------------------------------------------------------------------
-
-    def explore_codes(model_name: str, slots: tuple[Any, ...]) -> tuple[Any, int, dict[str, Any]]:
-        model = registry.get(model_name)
-        seed = explorer.parse_seed(slots[0])
-        codes = explorer.codes_from_controls(model, slots[1 : 1 + n_cat], slots[1 + n_cat :])
-        return model, seed, explorer.parse_codes(model, codes)
-
-    @torch.inference_mode()
-    @user_errors
-    def render_explore(model_name: str, *slots: Any) -> tuple[Image.Image, str]:
-        """The Explore image and share link for the current controls (seed, dropdowns, sliders)."""
-        model, seed, codes = explore_codes(model_name, slots)
-        link = explorer.share_query(model_name, seed, codes, model)
-        return explorer.render(model, seed, codes), f"[Link to this view]({link}) (copy it to share exactly this image)"
-
-    @torch.inference_mode()
-    @user_errors
-    def generate(model: str, seed: float, codes: Any) -> Image.Image:
-        """One PNG for a model name, a seed and a JSON object of code values by name (codes not given: prior)."""
-        network = registry.get(model)  # `model` is the API's parameter name: the model's name
-        try:
-            values = explorer.parse_codes(network, codes)
-        except ValueError as err:
-            raise ValueError(f"{err}. Model {model!r} takes: {explorer.allowed_codes(network)}") from None
-        return explorer.render(network, explorer.parse_seed(seed), values)
-
-    def controls_for(model_name: str, seed: int, codes: dict[str, Any]) -> list[Any]:
-        """Updates for every model-dependent component, showing `codes` (defaults elsewhere)."""
-        model = registry.get(model_name)
-        spec = model.config.latent
-        cat_values, cont_values = explorer.controls_from_codes(model, codes)
-        notes = model.config.metadata.get("code_notes") or {}
-        updates: list[Any] = [gr.Number(value=seed)]
-        for i in range(n_cat):
-            if i < len(spec.categorical):
-                code = spec.categorical[i]
-                info = notes.get(code.name) or f"{code.size} categories, discovered without labels"
-                choices = explorer.category_choices(code)
-                updates.append(gr.Dropdown(choices=choices, value=cat_values[i], label=code.name, info=info,
-                                           visible=True))  # fmt: skip
-            else:
-                updates.append(gr.Dropdown(visible=False, value=None))
-        for j in range(n_cont):
-            if j < len(spec.continuous):
-                code = spec.continuous[j]
-                low, high = explorer.slider_range(code)
-                info = f"prior {code.low:g} … {code.high:g}; beyond it the model extrapolates"
-                if notes.get(code.name):
-                    info = f"{notes[code.name]} · {info}"
-                updates.append(gr.Slider(minimum=low, maximum=high, value=cont_values[j], step=0.01, label=code.name,
-                                         info=info, visible=True))  # fmt: skip
-            else:
-                updates.append(gr.Slider(visible=False))
-        code_names = [c.name for c in model.codes]
-        updates.append(gr.Dropdown(choices=code_names, value=code_names[0]))
-        updates.append(gr.Dropdown(choices=explorer.row_options(model, code_names[0]), value="seeds"))
-        updates.append(explorer.model_facts(model, model_name))
-        for i in range(n_cat):
-            if i < len(spec.categorical):
-                updates.append(
-                    gr.Label(value=None, label=f"{spec.categorical[i].name} (Q's probabilities)", visible=True)
-                )
-            else:
-                updates.append(gr.Label(value=None, visible=False))
-        updates.append(gr.Dataframe(value=None, visible=bool(spec.continuous)))
-        updates += [None, None, None]  # clear the previous model's traversal and Q reading
-        return updates
-
-    def switch_model(model_name: str, seed: float) -> list[Any]:
-        """Rebuild the controls for a newly picked model, keeping the seed."""
-        try:
-            seed = explorer.parse_seed(seed)
-        except ValueError:
-            seed = 0
-        return controls_for(model_name, seed, {})
-
-    def restore_from_link(request: gr.Request) -> list[Any]:
-        """Restore the view a share link describes (`?model=…&seed=…&<code>=…`); defaults otherwise."""
-        params = dict(request.query_params) if request is not None else {}
-        state = explorer.state_from_query(registry, params)
-        return [gr.Dropdown(value=state.model_name), *controls_for(state.model_name, state.seed, state.codes)]
-
-    def randomise_seed() -> int:
-        return random.randint(0, 99_999)
-
-    @torch.inference_mode()
-    @user_errors
-    def make_traversal(model_name: str, code_name: str, rows: str, *slots: Any) -> tuple[Image.Image, str]:
-        """A traversal grid of `code_name` (rows: seeds or categories) and a looping GIF of the sweep."""
-        if not code_name:
-            raise ValueError("pick a code to traverse")
-        model, seed, codes = explore_codes(model_name, slots)
-        model.config.latent.code(code_name)
-        grid, frames = explorer.traversal(model, code_name, seed, codes, rows=rows or "seeds")
-        path = animations.save(frames, stem=f"traversal-{code_name}")
-        return grid, str(path)
-
-    def rows_for_code(model_name: str, code_name: str) -> gr.Dropdown:
-        model = registry.get(model_name)
-        if code_name not in [c.name for c in model.codes]:
-            return gr.Dropdown()
-        return gr.Dropdown(choices=explorer.row_options(model, code_name), value="seeds")
-
-    @torch.inference_mode()
-    @user_errors
-    def read_codes(model_name: str, image: Any, sketch: bool) -> list[Any]:
-        """Q's reading of an uploaded or drawn image: category probabilities and continuous values."""
-        model = registry.get(model_name)
-        picture = explorer.sketch_to_image(image)
-        if explorer.is_blank(picture):
-            return [*(gr.Label(value=None) for _ in range(n_cat)), gr.Dataframe(value=None), None]
-        tensor = explorer.preprocess_for_q(picture, model, sketch=sketch)
-        inferred = explorer.infer(model, tensor)
-        spec = model.config.latent
-        labels = []
-        for i in range(n_cat):
-            if i < len(spec.categorical):
-                code = spec.categorical[i]
-                labels.append(gr.Label(value=inferred[code.name], label=f"{code.name} (Q's probabilities)"))
-            else:
-                labels.append(gr.Label(visible=False))
-        rows = [[c.name, round(inferred[c.name], 3), f"{c.low:g} … {c.high:g}"] for c in spec.continuous]
-        return [*labels, gr.Dataframe(value=rows), explorer.codes_from_inference(model, inferred)]
-
-    def read_sketch(model_name: str, image: Any) -> list[Any]:
-        return read_codes(model_name, image, True)
-
-    def read_upload(model_name: str, image: Any) -> list[Any]:
-        return read_codes(model_name, image, False)
-
-    @user_errors
-    def send_to_explore(model_name: str, seed: float, inferred: dict[str, Any] | None) -> list[Any]:
-        """Put Q's codes into the Explore controls and switch to the Explore tab."""
-        if not inferred:
-            raise ValueError("Upload or draw an image first, then send its codes to Explore.")
-        updates = controls_for(model_name, explorer.parse_seed(seed), inferred)
-        updates[-3:] = [gr.skip()] * 3  # keep the traversal and the Q reading
-        return [gr.Tabs(selected="explore"), *updates]
-
-    @torch.inference_mode()
-    @user_errors
-    def make_synthetic_set(model_name: str) -> str:
-        """A zip of labelled synthetic images (folder per category + metadata.csv) for a model with categories."""
-        model = registry.get(model_name)
-        per_category = synthesize.download_per_category(model, SYNTHETIC_PER_CATEGORY)
-        filename = synthesize.download_name(model_name, per_category)
-        data = synthesize.synthesize_zip(model, per_category, root=filename.removesuffix(".zip"), source=model_name,
-                                         progress=False)  # fmt: skip
-        return str(downloads.save(data, filename))
-
-    def show_synthetic_set(model_name: str) -> tuple[gr.Column, None]:
-        """The synthetic-set download only for models with a categorical code; clear the previous model's zip."""
-        return gr.Column(visible=bool(registry.get(model_name).config.latent.categorical)), None
-
-    # ---- layout -------------------------------------------------------------------------------------------------
-
+    store = OutputStore()
     # delete_cache: every rendered PNG lands in Gradio's cache; drop files older than an hour, checked every 30 min.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
-        gr.Markdown(
-            f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
-            "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why."
-        )
-        model_picker = gr.Dropdown(
-            choices=registry.names,
-            value=first,
-            label="Model",
-            info="each model was trained on its own dataset; the Learn tab has its facts",
-        )
-        with gr.Tabs() as tabs:
-            with gr.Tab("Explore", id="explore"), gr.Row():
-                with gr.Column(scale=1, min_width=300):
-                    # Choices change with the model: values are validated by explorer.parse_codes, not the dropdown.
-                    dropdowns = [
-                        gr.Dropdown(label=f"category {i}", interactive=True, allow_custom_value=True)
-                        for i in range(n_cat)
-                    ]
-                    sliders = [
-                        gr.Slider(minimum=-2, maximum=2, value=0, step=0.01, label=f"code {j}") for j in range(n_cont)
-                    ]
-                    with gr.Row(equal_height=True):
-                        seed = gr.Number(value=0, precision=0, minimum=0, maximum=explorer.MAX_SEED,
-                                         label="Noise seed (z)", scale=3)  # fmt: skip
-                        randomise = gr.Button("Random seed", scale=1)
-                    share_link = gr.Markdown()
-                with gr.Column(scale=1, min_width=300):
-                    image = gr.Image(label="Generated image", type="pil", format="png", interactive=False,
-                                     buttons=["download"], elem_id="explore-image", height=480)  # fmt: skip
-            with gr.Tab("Traverse", id="traverse") as traverse_tab:
-                with gr.Row():
-                    traverse_code = gr.Dropdown(
-                        label="Code to sweep (columns)", interactive=True, allow_custom_value=True
-                    )
-                    traverse_rows = gr.Dropdown(label="Rows", interactive=True, allow_custom_value=True)
-                    traverse_button = gr.Button("Make traversal", variant="primary")
-                gr.Markdown("Other codes and the seed come from the Explore tab. Continuous codes sweep ±2.")
-                with gr.Row():
-                    traverse_grid = gr.Image(label="Traversal grid (rows × code values)", type="pil", format="png",
-                                             interactive=False, buttons=["download"], elem_id="traverse-grid",
-                                             height=520, scale=3)  # fmt: skip
-                    traverse_animation = gr.Image(label="Sweep animation (GIF)", type="filepath", interactive=False,
-                                                  buttons=["download"], elem_id="traverse-animation", height=520,
-                                                  scale=2)  # fmt: skip
-            with gr.Tab("Encode", id="encode") as encode_tab:
-                gr.Markdown("Draw a digit or upload a picture: the recognition network **Q** reads its codes.")
-                with gr.Row():
-                    sketchpad = gr.Sketchpad(
-                        label="Draw a digit", type="pil", canvas_size=(280, 280),
-                        brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"), height=360,
-                        elem_id="sketchpad",
-                    )  # fmt: skip
-                    upload = gr.Image(
-                        label="…or upload an image", type="pil", sources=["upload", "clipboard"], height=360
-                    )
-                with gr.Row():
-                    with gr.Column():
-                        code_labels = [gr.Label(label=f"category {i}", num_top_classes=5) for i in range(n_cat)]
-                    with gr.Column():
-                        code_table = gr.Dataframe(headers=["code", "Q's value", "prior"], label="Continuous codes",
-                                                  interactive=False)  # fmt: skip
-                        send_button = gr.Button("Edit in Explore →", variant="primary")
-                inferred = gr.State(None)
-            with gr.Tab("Learn", id="learn"):
-                gr.Markdown(LEARN, latex_delimiters=[{"left": "$$", "right": "$$", "display": True}])
-                facts = gr.Markdown()
-                with gr.Column(visible=bool(registry.get(first).config.latent.categorical)) as synthetic_box:
-                    gr.Markdown(
-                        "### Synthetic labelled data\nEach category of the categorical code mostly draws one class "
-                        "(how purely: the accuracy above), so the generator makes labelled images for free: "
-                        f"{SYNTHETIC_PER_CATEGORY} per category, one folder per label, with `metadata.csv` (seed, "
-                        "code values, Q's confidence). For larger or filtered sets use `python -m infogan.synthesize`."
-                    )
-                    synthetic_button = gr.Button("Make a synthetic labelled set (zip)")
-                    synthetic_file = gr.File(label="Synthetic set", interactive=False)
-        with gr.Row(visible=False):  # the documented `generate` API endpoint (see "Use via API")
-            api_model = gr.Textbox(label="model")
-            api_seed = gr.Number(label="seed")
-            api_codes = gr.JSON(label="codes")
-            api_image = gr.Image(label="image", type="pil", format="png")
-            api_button = gr.Button()
-
-        # ---- events -------------------------------------------------------------------------------------------------
-
-        controls = [seed, *dropdowns, *sliders]
-        model_outputs = [*controls, traverse_code, traverse_rows, facts, *code_labels, code_table]
-        model_outputs += [traverse_grid, traverse_animation, inferred]
-        render = dict(fn=render_explore, inputs=[model_picker, *controls], outputs=[image, share_link],
-                      api_visibility="undocumented", show_progress="hidden")  # fmt: skip
-
-        demo.load(restore_from_link, None, [model_picker, *model_outputs], api_visibility="private").then(**render)
-        model_picker.input(switch_model, [model_picker, seed], model_outputs, api_visibility="private").then(**render)
-        for slider in sliders:  # live: every drag step re-renders; always_last drops stale steps under load
-            slider.input(**render, trigger_mode="always_last", api_name="explore")
-        for dropdown in dropdowns:
-            dropdown.input(**render, api_name="explore")
-        seed.input(**render, trigger_mode="always_last", api_name="explore")
-        randomise.click(randomise_seed, None, seed, api_visibility="private").then(**render, api_name="explore")
-
-        traverse_inputs = [model_picker, traverse_code, traverse_rows, *controls]
-        traverse = dict(fn=make_traversal, inputs=traverse_inputs, outputs=[traverse_grid, traverse_animation],
-                        api_name="traverse", api_visibility="undocumented")  # fmt: skip
-        traverse_button.click(**traverse)
-        traverse_tab.select(**traverse)
-        traverse_code.input(rows_for_code, [model_picker, traverse_code], traverse_rows, api_visibility="private").then(
-            **traverse
-        )
-        traverse_rows.input(**traverse)
-
-        # Gradio's sketchpad starts with no tool selected; pick the brush so a visitor can draw straight away.
-        encode_tab.select(None, None, None, js=PICK_BRUSH_JS, api_visibility="private")
-        encode_outputs = [*code_labels, code_table, inferred]
-        sketchpad.change(read_sketch, [model_picker, sketchpad], encode_outputs, api_name="encode_sketch",
-                         api_visibility="undocumented", trigger_mode="always_last", show_progress="hidden")  # fmt: skip
-        upload.change(read_upload, [model_picker, upload], encode_outputs, api_name="encode",
-                      api_visibility="undocumented")  # fmt: skip
-        send_button.click(send_to_explore, [model_picker, seed, inferred], [tabs, *model_outputs],
-                          api_visibility="private").then(**render)  # fmt: skip
-
-        # One zip at a time: each takes about a second of CPU, and explorer renders must not queue behind a burst.
-        synthetic_button.click(make_synthetic_set, model_picker, synthetic_file, api_name="synthetic_set",
-                               api_visibility="undocumented", concurrency_limit=1)  # fmt: skip
-        model_picker.change(show_synthetic_set, model_picker, [synthetic_box, synthetic_file], api_visibility="private")
-
-        names = ", ".join(repr(n) for n in registry.names)
-        api_button.click(
-            generate, [api_model, api_seed, api_codes], api_image, api_name="generate",
-            api_description=(
-                f"One PNG image. model: one of {names}; seed: integer 0…{explorer.MAX_SEED} (the noise z); codes: "
-                "JSON object of code values by name — a category index or label for categorical codes, a number "
-                "(prior usually −1…1, allowed ±10) for continuous codes; codes left out are drawn from their prior. "
-                f"Example for {first!r}: {explorer.example_codes(registry.get(first))}"
-            ),
-        )  # fmt: skip
+        ui = build_layout(registry)
+        render = wire_explore(registry, store, ui)
+        wire_traverse(registry, store, ui)
+        wire_encode(registry, ui, render)
+        ui.learn.estimate_button.click(functools.partial(estimate_information, registry), [ui.model],
+                                       [ui.learn.estimate], api_visibility="private")  # fmt: skip
+        # One zip at a time (about a second of CPU each), and only the newest 8 kept: any visitor can press it.
+        downloads = synthesize.DownloadStore(keep=8)
+        ui.learn.synthetic_button.click(functools.partial(make_synthetic_set, registry, downloads), ui.model,
+                                        ui.learn.synthetic_file, api_name="synthetic_set",
+                                        api_visibility="undocumented", concurrency_limit=1)  # fmt: skip
+        outputs = [ui.model, *ui.model_outputs]
+        demo.load(bind(restore_from_link, registry, ui), None, outputs,
+                  api_visibility="private").then(**render)  # fmt: skip
+        ui.model.input(functools.partial(switch_model, registry, ui), [ui.model, ui.explore.seed], ui.model_outputs,
+                       api_visibility="private").then(**render)  # fmt: skip
+        api = GenerateAPI(registry, store)
+        gr.api(api, api_name="generate", api_description=api.description())
     return demo
 
 

@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,11 +24,26 @@ from urllib.parse import urlencode
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from torchvision.utils import make_grid
 
 from .latent import CategoricalCode, ContinuousCode, LatentCode
 from .model import CONFIG_FILE, InfoGAN
-from .visualize import save_animation, traversal_images, upscale
+from .visualize import (
+    MIXED_BELOW,
+    balanced_columns,
+    cell_scale,
+    column_labels,
+    column_values,
+    draw_frame,
+    draw_traversal,
+    format_value,
+    label_order,
+    prior_mask,
+    purity_notes,
+    save_animation,
+    traversal_caption,
+    traversal_images,
+    upscale,
+)
 
 DISPLAY_SIZE = 448  # longer side of the explorer image: 28 px × 16, 64 px × 7 — big, with whole-pixel upscaling
 MAX_SEED = 2**31 - 1  # seeds a person can type and share; the library allows up to 2**63
@@ -113,6 +129,13 @@ class ModelRegistry:
             raise ValueError(f"unknown model {name!r}; available models: {self.names}")
         return self._models[name]
 
+    def baseline_for(self, name: str) -> str | None:
+        """The loaded model whose config says `"baseline_for": name` (a λ = 0 GAN of the same architecture), if any."""
+        for other, model in self._models.items():
+            if other != name and model.config.metadata.get("baseline_for") == name:
+                return other
+        return None
+
     def source(self, name: str) -> str:
         self.get(name)
         return self._sources[name]
@@ -170,7 +193,7 @@ def example_codes(model: InfoGAN) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for code in model.codes:
         if isinstance(code, CategoricalCode):
-            out[code.name] = code.labels[0] if code.labels else 0
+            out[code.name] = code.label_of(label_order(code)[0]) if code.labels else 0
         else:
             out[code.name] = 0.5
     return out
@@ -200,11 +223,30 @@ def slider_range(code: ContinuousCode) -> tuple[float, float]:
     return max(-limit, code.low - margin), min(limit, code.high + margin)
 
 
-def category_choices(code: CategoricalCode) -> list[tuple[str, int]]:
-    """Dropdown choices (shown text, category index): the label when the config has one."""
-    if code.labels:
-        return [(f"{label}", i) for i, label in enumerate(code.labels)]
-    return [(f"category {i}", i) for i in range(code.size)]
+def category_purity(model: InfoGAN, code_name: str) -> list[float] | None:
+    """Per category, the fraction of its generated images an independent classifier puts in its majority class.
+
+    Written by `python -m infogan.evaluate --write-labels` as `metadata.category_purity[code_name]`; None without it.
+    """
+    purity = (model.config.metadata.get("category_purity") or {}).get(code_name)
+    code = model.config.latent.code(code_name)
+    if not isinstance(purity, list) or len(purity) != getattr(code, "size", -1):
+        return None
+    return [float(p) for p in purity]
+
+
+def category_text(code: CategoricalCode, index: int, purity: Sequence[float] | None = None) -> str:
+    """What a person sees for a category: its label (or "category i"), with purity "7 (98 %)" and a mixed marker."""
+    text = code.labels[index] if code.labels else f"category {index}"
+    if purity is not None:
+        share = purity[index]
+        text += f" ({round(share * 100)} %" + (", mixed)" if share < MIXED_BELOW else ")")
+    return text
+
+
+def category_choices(code: CategoricalCode, purity: Sequence[float] | None = None) -> list[tuple[str, int]]:
+    """Dropdown choices (shown text, category index), in label order (MNIST: 0, 1, 2 … not discovery order)."""
+    return [(category_text(code, i, purity), i) for i in label_order(code)]
 
 
 def codes_from_controls(model: InfoGAN, categorical: Sequence[Any], continuous: Sequence[Any]) -> dict[str, Any]:
@@ -221,8 +263,8 @@ def codes_from_controls(model: InfoGAN, categorical: Sequence[Any], continuous: 
 
 
 def default_codes(model: InfoGAN) -> dict[str, Any]:
-    """The explorer's starting point: category 0 and the middle of each prior."""
-    return {c.name: 0 if isinstance(c, CategoricalCode) else (c.low + c.high) / 2 for c in model.codes}
+    """The explorer's starting point: the first category in label order (MNIST: the 0) and each prior's middle."""
+    return {c.name: label_order(c)[0] if isinstance(c, CategoricalCode) else (c.low + c.high) / 2 for c in model.codes}
 
 
 def controls_from_codes(model: InfoGAN, codes: Mapping[str, Any]) -> tuple[list[int], list[float]]:
@@ -244,6 +286,17 @@ def render(model: InfoGAN, seed: int, codes: Mapping[str, Any], size: int = DISP
     """One image for (seed, codes), upscaled with nearest-neighbour pixels so it stays crisp."""
     image = model.generate(n=1, seed=seed, codes=codes)[0]  # (C, H, W)
     return upscale(image, size)
+
+
+def generate_file(registry: ModelRegistry, store: OutputStore, model_name: Any, seed: Any, codes: Any) -> Path:
+    """The `generate` API: validate a model name, seed and codes object, render, save a PNG named after them."""
+    model = registry.get(model_name)
+    try:
+        values = parse_codes(model, codes)
+    except ValueError as err:
+        raise ValueError(f"{err}. Model {model_name!r} takes: {allowed_codes(model)}") from None
+    seed = parse_seed(seed)
+    return store.save_image(render(model, seed, values), download_stem(model_name, seed, values, model))
 
 
 def traversal_rows(model: InfoGAN, code_name: str, rows: str, n_seeds: int = 6) -> tuple[int, dict[str, Any]]:
@@ -277,26 +330,85 @@ def traversal(
     rows: str = "seeds",
     steps: int = 9,
     frames: int = 24,
-    size: int = 640,
+    size: int = 720,
+    title: str = "",
 ) -> tuple[Image.Image, list[Image.Image]]:
-    """A traversal grid (rows × code values) and animation frames sweeping the same code over every row.
+    """A labelled traversal grid (rows × code values) and labelled animation frames sweeping the same code.
 
-    `codes` fixes the other codes (the Explore state); `size` is the grid's longer side on screen (whole-pixel
-    upscaling, so it is approximate).
+    `codes` fixes the other codes (the Explore state). The grid's caption names the code, its note and what the rows
+    are; its columns carry the values with the prior shaded. Each frame shows the current value on a track with the
+    prior band. `size` is the grid's approximate width (whole-pixel upscaling); `title` (e.g. the model's name)
+    starts the caption.
     """
     n_rows, fixed = traversal_rows(model, code_name, rows)
     fixed = {**(codes or {}), **fixed}
     fixed.pop(code_name, None)
     code = model.config.latent.code(code_name)
     span = _traversal_span(code)
-    grid = traversal_images(model, code_name, seed=seed, rows=n_rows, steps=steps, span=span, fixed=fixed)
-    cells = grid.shape[1]
-    grid_image = upscale(make_grid(grid.flatten(0, 1), nrow=cells, padding=2, pad_value=1.0), size)
-    n_frames = steps if isinstance(code, CategoricalCode) else max(2, min(MAX_ANIMATION_FRAMES, frames))
-    sweep = traversal_images(model, code_name, seed=seed, rows=n_rows, steps=n_frames, span=span, fixed=fixed)
-    strips = [make_grid(sweep[:, j], nrow=min(n_rows, 5), padding=2, pad_value=1.0) for j in range(sweep.shape[1])]
-    frame_images = [upscale(strip, size) for strip in strips]
-    return grid_image, frame_images
+    values = column_values(code, steps, span)
+    labels = _row_labels(model, rows, seed, n_rows)
+    if rows != "seeds":  # one row per category, in label order
+        order = label_order(model.config.latent.code(rows))[:n_rows]  # type: ignore[arg-type]
+        fixed[rows] = order
+        labels = [labels[i] for i in order]
+    images = traversal_images(model, code_name, seed=seed, rows=n_rows, values=values, fixed=fixed)
+    scale = cell_scale(model.config.image_size, len(values), size, n_rows)
+    caption = _caption(model, code, rows, seed, codes)
+    grid = draw_traversal(images, column_labels(code, values), labels, f"{title} · {caption}" if title else caption,
+                          prior_mask(code, values), scale, purity_notes(model, code, values))  # fmt: skip
+    return grid, _sweep_frames(model, code, seed, n_rows, fixed, labels, frames, span)
+
+
+def _sweep_frames(
+    model: InfoGAN,
+    code: LatentCode,
+    seed: int,
+    n_rows: int,
+    fixed: Mapping[str, Any],
+    labels: Sequence[str],
+    frames: int,
+    span: float | None,
+) -> list[Image.Image]:
+    """Animation frames: every row at one value of `code`, titled "code = value", tiles in balanced columns."""
+    if isinstance(code, CategoricalCode):
+        values: list[Any] = label_order(code)
+    else:
+        values = torch.linspace(-span, span, max(2, min(MAX_ANIMATION_FRAMES, frames))).tolist()  # type: ignore[operator]
+    sweep = traversal_images(model, code.name, seed=seed, rows=n_rows, values=values, fixed=fixed)
+    scale = cell_scale(model.config.image_size, balanced_columns(n_rows), 420)
+    out = []
+    for j, value in enumerate(values):
+        if isinstance(code, CategoricalCode):
+            title, position, prior = f"{code.name} = {category_text(code, value)}", None, None
+        else:
+            title = f"{code.name} = {format_value(value)}"
+            position = (value + span) / (2 * span)  # type: ignore[operator]
+            prior = ((code.low + span) / (2 * span), (code.high + span) / (2 * span))  # type: ignore[operator]
+        out.append(draw_frame(sweep[:, j], labels, title, position, prior, scale))
+    return out
+
+
+def _row_labels(model: InfoGAN, rows: str, seed: int, n_rows: int) -> list[str]:
+    """Row labels by row index: "#1 (Explore)" … for noise samples, "7 (98 %)" … for the categories of a code."""
+    if rows == "seeds":
+        return ["#1 (Explore)" if i == 0 else f"#{i + 1}" for i in range(n_rows)]
+    code = model.config.latent.code(rows)
+    purity = category_purity(model, rows)
+    return [f"{rows} {category_text(code, i, purity)}" for i in range(code.size)]  # type: ignore[arg-type]
+
+
+def _caption(model: InfoGAN, code: LatentCode, rows: str, seed: int, codes: Mapping[str, Any] | None) -> str:
+    """The grid's caption: code name and note, what columns and rows are, and the other codes held fixed."""
+    note = (model.config.metadata.get("code_notes") or {}).get(code.name, "")
+    if rows == "seeds":
+        row_text = f"rows: noise samples of seed {seed} (#1 is the Explore image)"
+    else:
+        row_text = f"rows: each {rows} (same noise, seed {seed})"
+    others = {k: v for k, v in (codes or {}).items() if k not in (code.name, rows)}
+    if others:
+        shown = [f"{k}={format_value(v) if isinstance(v, float) else v}" for k, v in others.items()]
+        row_text += "; fixed: " + ", ".join(shown)
+    return traversal_caption(code, note, row_text)
 
 
 def _traversal_span(code: LatentCode) -> float | None:
@@ -306,8 +418,36 @@ def _traversal_span(code: LatentCode) -> float | None:
     return max(abs(v) for v in slider_range(code))
 
 
-class AnimationStore:
-    """Writes animations to one temporary folder and keeps only the newest `keep` files (bounded disk use)."""
+def comparable_codes(baseline: InfoGAN, codes: Mapping[str, Any], model: InfoGAN) -> dict[str, Any]:
+    """`codes` (values for `model`) as the same latent inputs for `baseline`: categories by index, not by label."""
+    out: dict[str, Any] = {}
+    for name, value in codes.items():
+        code = model.config.latent.code(name)
+        out[name] = code.index_of(value) if isinstance(code, CategoricalCode) else value
+    names = {c.name for c in baseline.codes}
+    missing = sorted(set(out) - names)
+    if missing or {c.name for c in model.codes} != names:
+        raise ValueError(f"the baseline's codes {sorted(names)} differ from this model's: it cannot be compared")
+    return out
+
+
+def download_stem(model_name: str, seed: int, codes: Mapping[str, Any], model: InfoGAN | None = None) -> str:
+    """A file name stem that says what a picture is: `mnist_seed42_digit-7_slant+1.5_width0`."""
+    parts = [model_name, f"seed{seed}"]
+    for name, value in codes.items():
+        code = model.config.latent.code(name) if model is not None else None
+        if isinstance(code, CategoricalCode):
+            value = code.label_of(code.index_of(value))
+            parts.append(f"{name}-{value}")
+        else:
+            parts.append(f"{name}{format_value(float(value))}")
+    stem = "_".join(parts)
+    return "".join(ch if ch.isalnum() or ch in "+-._" else "-" for ch in stem)[:150]
+
+
+class OutputStore:
+    """Writes rendered files to one temporary folder under names that say what they show (downloads keep the name),
+    one sub-folder per request so equal names never collide, keeping only the newest `keep` (bounded disk use)."""
 
     def __init__(self, keep: int = 64) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="infogan-explorer-"))
@@ -315,12 +455,21 @@ class AnimationStore:
         self._numbers = itertools.count(1)  # next() on a count is atomic under the GIL: unique names per request
         self._lock = threading.Lock()  # pruning must not race another request's pruning (concurrency > 1)
 
-    def save(self, frames: Sequence[Image.Image], stem: str, suffix: str = ".gif") -> Path:
-        path = save_animation(frames, self.folder / f"{stem}-{next(self._numbers)}{suffix}", duration_ms=90)
+    def _slot(self, name: str) -> Path:
+        slot = self.folder / f"{next(self._numbers):08d}"
+        slot.mkdir()
         with self._lock:
-            files = sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime)
-            for old in files[: max(0, len(files) - self.keep)]:
-                old.unlink(missing_ok=True)
+            slots = sorted(self.folder.iterdir())
+            for old in slots[: max(0, len(slots) - self.keep)]:
+                shutil.rmtree(old, ignore_errors=True)
+        return slot / name
+
+    def save_animation(self, frames: Sequence[Image.Image], stem: str, suffix: str = ".gif") -> Path:
+        return save_animation(frames, self._slot(stem + suffix), duration_ms=90)
+
+    def save_image(self, image: Image.Image, stem: str) -> Path:
+        path = self._slot(stem + ".png")
+        image.save(path)
         return path
 
 
@@ -372,6 +521,28 @@ def preprocess_for_q(image: Image.Image, model: InfoGAN, sketch: bool = False) -
     return tensor.unsqueeze(0)  # (1, C, H, W)
 
 
+def q_view(tensor: torch.Tensor, size: int = 224) -> Image.Image:
+    """The (1, C, H, W) tensor Q actually receives, enlarged with crisp pixels so a person can check it."""
+    return upscale(tensor[0], size)
+
+
+def encode_hint(model: InfoGAN, name: str) -> tuple[str, str]:
+    """(instructions, sketchpad label) for the Encode tab, in the words of the model's data."""
+    dataset = (model.config.metadata.get("dataset") or {}).get("name") or name
+    size = f"{model.config.image_size}×{model.config.image_size}"
+    if model.config.channels == 1:
+        thing = {"MNIST": "a digit", "Fashion-MNIST": "a garment (shirt, shoe, bag …)"}.get(dataset, "a shape")
+        text = (
+            f"Draw {thing} or upload a picture like the **{dataset}** images. It is turned into the {size} "
+            "greyscale image shown on the right, bright strokes on black, the way the training images look."
+        )
+        return text, f"Draw {thing}"
+    text = (f"Upload a photo like the **{dataset}** images (a centred face for CelebA); it is centre-cropped and "
+            f"shrunk to the {size} colour image shown on the right. Drawing works too, but a black sketch looks "
+            "nothing like a photo.")  # fmt: skip
+    return text, "Draw (the model expects photos)"
+
+
 def infer(model: InfoGAN, images: torch.Tensor) -> dict[str, Any]:
     """Q's reading of one image: {name: {label: probability}} for categorical codes, {name: mean} for continuous."""
     q = model.infer_codes(images)
@@ -379,7 +550,7 @@ def infer(model: InfoGAN, images: torch.Tensor) -> dict[str, Any]:
     for code in model.codes:
         value = q[code.name][0]
         if isinstance(code, CategoricalCode):
-            out[code.name] = {label: float(p) for (label, _), p in zip(category_choices(code), value, strict=True)}
+            out[code.name] = {text: float(value[i]) for text, i in category_choices(code)}
         else:
             out[code.name] = float(value)
     return out
@@ -391,8 +562,8 @@ def codes_from_inference(model: InfoGAN, inferred: Mapping[str, Any]) -> dict[st
     for code in model.codes:
         value = inferred[code.name]
         if isinstance(code, CategoricalCode):
-            probs = list(value.values())
-            codes[code.name] = int(np.argmax(probs))
+            best = max(value, key=value.get)  # the shown text of the most likely category
+            codes[code.name] = next(i for text, i in category_choices(code) if text == best)
         else:
             codes[code.name] = float(value)
     return codes
@@ -447,50 +618,72 @@ def share_query(model_name: str, seed: int, codes: Mapping[str, Any], model: Inf
 
 @dataclass(frozen=True)
 class ExploreState:
-    """What the Explore tab shows: a model, a seed and every code's value."""
+    """What the Explore tab shows: a model, a seed and every code's value, plus what a link asked for in vain."""
 
     model_name: str
     seed: int
     codes: dict[str, Any]
+    notices: tuple[str, ...] = ()  # one line per ignored or clamped link parameter, shown to the visitor
+
+
+GRADIO_PARAMS = {"view", "__theme", "__sharing"}  # query parameters Gradio itself reads: not ours to report
 
 
 def state_from_query(registry: ModelRegistry, params: Mapping[str, str]) -> ExploreState:
-    """The view a share link describes. Unknown or invalid parameters fall back to defaults (links may be stale)."""
+    """The view a share link describes. Unknown or invalid parameters fall back to defaults (links may be stale), and
+    each one is reported in `notices` so the visitor knows the picture is not exactly what the link described."""
+    notices: list[str] = []
     name = params.get("model")
+    if name is not None and name not in registry:
+        notices.append(f"model {name!r} is not loaded here: showing {registry.default!r}")
     if name not in registry:
         name = registry.default
     model = registry.get(name)
     try:
         seed = parse_seed(params.get("seed", 0))
     except ValueError:
+        notices.append(f"seed {params.get('seed')!r} is not an integer in [0, {MAX_SEED}]: using 0")
         seed = 0
     codes: dict[str, Any] = {}
     for code in model.codes:
         raw = params.get(code.name)
         if raw is None:
             continue
-        value: Any = raw
-        if isinstance(code, CategoricalCode) and code.labels and raw in code.labels:
-            pass  # a label wins over an index: with digit labels, "7" is the category drawing sevens
-        elif isinstance(code, ContinuousCode) or raw.lstrip("-").replace(".", "", 1).isdigit():
-            try:
-                value = float(raw)
-                value = int(value) if isinstance(code, CategoricalCode) and value.is_integer() else value
-            except ValueError:
-                continue
         try:
-            parse_codes(model, {code.name: value})
-        except ValueError:
+            codes[code.name] = _value_from_link(model, code, raw)
+        except ValueError as err:
+            notices.append(f"{code.name}={raw!r} ignored ({err}): using the default")
             continue
-        codes[code.name] = value
-    return ExploreState(name, seed, codes)
+        if isinstance(code, ContinuousCode):
+            low, high = slider_range(code)
+            if not low <= codes[code.name] <= high:
+                notices.append(f"{code.name}={raw} is beyond the slider's {low:g} … {high:g}: shown at the nearest end")
+    known = {"model", "seed", *GRADIO_PARAMS, *(c.name for c in model.codes)}
+    notices += [f"unknown parameter {key!r} ignored" for key in params if key not in known]
+    return ExploreState(name, seed, codes, tuple(notices))
+
+
+def _value_from_link(model: InfoGAN, code: LatentCode, raw: str) -> Any:
+    """A link parameter's text as a code value; ValueError saying what the code allows otherwise."""
+    value: Any = raw
+    if isinstance(code, CategoricalCode) and code.labels and raw in code.labels:
+        pass  # a label wins over an index: with digit labels, "7" is the category drawing sevens
+    elif isinstance(code, ContinuousCode) or raw.lstrip("-").replace(".", "", 1).isdigit():
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number for {code.name!r}") from None
+        value = int(value) if isinstance(code, CategoricalCode) and value.is_integer() else value
+    parse_codes(model, {code.name: value})
+    return value
 
 
 # ---- model card facts ----------------------------------------------------------------------------------------------
 
 
-def model_facts(model: InfoGAN, name: str) -> str:
-    """Markdown with the model-card facts of a model: dataset, codes, training time and measured metrics."""
+def model_facts(model: InfoGAN, name: str, raw_metrics: bool = True) -> str:
+    """Markdown with the model-card facts of a model: dataset, codes, training time and (optionally, as recorded)
+    measured metrics — the Learn tab explains them in words instead (`infogan.lesson.metrics_in_words`)."""
     config, meta = model.config, model.config.metadata
     dataset = meta.get("dataset") or {}
     kind = "RGB" if config.channels == 3 else "greyscale"
@@ -502,7 +695,9 @@ def model_facts(model: InfoGAN, name: str) -> str:
     notes = meta.get("code_notes") or {}
     for code in model.codes:
         if isinstance(code, CategoricalCode):
-            prior = f"categorical, {code.size} categories" + (f" ({', '.join(code.labels)})" if code.labels else "")
+            purity = category_purity(model, code.name)
+            shown = ", ".join(text for text, _ in category_choices(code, purity)) if code.labels else ""
+            prior = f"categorical, {code.size} categories" + (f" ({shown})" if shown else "")
         else:
             prior = f"continuous, Uniform({code.low:g}, {code.high:g})"
         note = f" — {notes[code.name]}" if notes.get(code.name) else ""
@@ -518,6 +713,8 @@ def model_facts(model: InfoGAN, name: str) -> str:
     else:
         lines.append("- **Training:** no training facts recorded (an untrained or hand-made checkpoint)")
     metrics = meta.get("metrics") or {}
+    if not raw_metrics:
+        return "\n".join(lines)
     if metrics:
         lines.append("- **Measured metrics:**")
         items = [(k, v) for k, v in _flatten(metrics) if not isinstance(v, list) or len(v) <= MAX_LIST_IN_FACTS]

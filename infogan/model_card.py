@@ -10,7 +10,7 @@ from huggingface_hub import ModelCard, ModelCardData
 
 from .config import InfoGANConfig
 from .latent import CategoricalCode
-from .visualize import sample_grid, save_image, traversal_grid
+from .visualize import labelled_traversal, sample_grid, save_image
 
 PREVIEW_SEED = 0
 
@@ -18,14 +18,17 @@ PREVIEW_SEED = 0
 def write_preview_images(model: Any, folder: Path, suffix: str = "") -> list[str]:
     """Write samples<suffix>.png and traversal_<code><suffix>.png per code (fixed seed: comparable across steps).
 
-    Without a suffix (a checkpoint folder), traversal images of codes that no longer exist are removed.
+    Traversals are labelled (code name and note, column values with the prior shaded, row numbers), so a card or a
+    progress folder can be read without the code beside it. Without a suffix (a checkpoint folder), traversal images
+    of codes that no longer exist are removed.
     """
     scale = 2 if model.config.image_size <= 32 else 1  # small images get 2x nearest-neighbour pixels
     names = [f"samples{suffix}.png"]
     save_image(sample_grid(model, seed=PREVIEW_SEED), folder / names[0], scale=scale)
+    notes = model.config.metadata.get("code_notes") or {}
     for code in model.codes:
         name = f"traversal_{code.name}{suffix}.png"
-        save_image(traversal_grid(model, code.name, seed=PREVIEW_SEED), folder / name, scale=scale)
+        labelled_traversal(model, code.name, seed=PREVIEW_SEED, note=notes.get(code.name, "")).save(folder / name)
         names.append(name)
     if not suffix:
         for stale in {p.name for p in folder.glob("traversal_*.png")} - set(names):  # e.g. after renaming a code
@@ -79,7 +82,8 @@ def build_model_card(config: InfoGANConfig, images: list[str]) -> ModelCard:
     if images:
         lines += ["", "## Samples and traversals", ""]
         lines += [f"Fixed seed {PREVIEW_SEED}. Traversals: rows are samples, columns sweep one code "
-                  "(categories, or −2…+2 for continuous codes; the prior is −1…+1).", ""]  # fmt: skip
+                  "(categories in label order, or −2…+2 for continuous codes with the prior −1…+1 shaded).",
+                  ""]  # fmt: skip
         lines += [f"**{Path(name).stem.replace('_', ' ')}**\n\n![{name}]({name})\n" for name in images]
     metrics = meta.get("metrics")
     if metrics:

@@ -87,7 +87,7 @@ def test_different_code_values_give_different_images(client: gradio_client.Clien
 @pytest.mark.parametrize(
     ("model", "seed", "codes", "message"),
     [
-        ("nope", 0, {}, "unknown model 'nope'; available models: ['faces', 'shapes']"),
+        ("nope", 0, {}, "unknown model 'nope'; available models: ['faces', 'shapes', 'shapes-lambda0']"),
         ("shapes", 0, {"colour": 1}, "unknown code 'colour'"),
         ("shapes", 0, {"shape": 7}, "expected an index 0..2 or one of the labels ['circle', 'square', 'star']"),
         ("shapes", 0, {"width": "wide"}, "code 'width': expected a number"),
@@ -125,12 +125,14 @@ def test_server_keeps_running_after_errors(client: gradio_client.Client) -> None
 
 def test_explore_endpoint_follows_the_sliders(client: gradio_client.Client) -> None:
     # inputs: model, seed, one dropdown per categorical slot (1), one slider per continuous slot (2; one unused)
-    image_a, link = client.predict("shapes", 5, 2, -1.0, 0.0, api_name="/explore")
-    image_b, _ = client.predict("shapes", 5, 2, 1.0, 0.0, api_name="/explore")
-    image_a2, _ = client.predict("shapes", 5, 2, -1.0, 0.0, api_name="/explore")
+    image_a, link, query, _ = client.predict("shapes", 5, 2, -1.0, 0.0, api_name="/explore")
+    image_b, *_ = client.predict("shapes", 5, 2, 1.0, 0.0, api_name="/explore")
+    image_a2, *_ = client.predict("shapes", 5, 2, -1.0, 0.0, api_name="/explore")
     assert not np.array_equal(pixels(image_a), pixels(image_b))
     assert np.array_equal(pixels(image_a), pixels(image_a2))
     assert "?model=shapes&seed=5&shape=star&width=-1" in link  # categories by label
+    assert query == "?model=shapes&seed=5&shape=star&width=-1"  # what "Copy link" puts after the page address
+    assert Path(image_a["path"]).name == "shapes_seed5_shape-star_width-1.png"  # downloads say what they show
     # the same view through /generate is the same picture
     assert np.array_equal(pixels(image_a), generate(client, "shapes", 5, {"shape": 2, "width": -1.0}))
 
@@ -143,8 +145,10 @@ def test_explore_endpoint_rejects_bad_seeds(client: gradio_client.Client) -> Non
 
 
 def test_traverse_endpoint_returns_grid_and_animation(client: gradio_client.Client) -> None:
-    grid, animation = client.predict("shapes", "width", "shape", 0, 1, 0.0, 0.0, api_name="/traverse")
+    grid, baseline, animation = client.predict("shapes", "width", "shape", 0, 1, 0.0, 0.0, api_name="/traverse")
     assert pixels(grid).shape[0] > pixels(grid).shape[1] / 4  # 3 rows of 9 columns
+    assert Path(grid["path"]).name == "shapes_traversal-width_rows-shape_seed0.png"
+    assert baseline["visible"] is False  # the λ = 0 comparison only appears on request
     gif = Image.open(animation["path"] if isinstance(animation, dict) else animation)
     assert gif.format == "GIF" and gif.n_frames > 10
     with pytest.raises(gradio_client.exceptions.AppError, match="pick a code"):
@@ -156,7 +160,8 @@ def test_encode_endpoint_reads_codes(client: gradio_client.Client, tmp_path: Pat
     ImageDraw.Draw(drawing).ellipse([50, 40, 150, 160], outline="black", width=15)
     drawing.save(tmp_path / "digit.png")
     outputs = client.predict("shapes", gradio_client.handle_file(str(tmp_path / "digit.png")), api_name="/encode")
-    label, table = outputs[0]["value"], outputs[1]["value"]  # component updates (the gr.State is not sent)
+    q_view, label, table = outputs[0], outputs[1]["value"], outputs[2]["value"]  # (buttons and State are not sent)
+    assert pixels(q_view).shape == (224, 224)  # the 28×28 grey image Q received, enlarged
     assert {c["label"] for c in label["confidences"]} == {"circle", "square", "star"}
     assert sum(c["confidence"] for c in label["confidences"]) == pytest.approx(1.0, abs=1e-4)
     assert table["data"][0][:1] == ["width"]

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec, explorer
+from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec, explorer, visualize
 from infogan.explorer import ModelRegistry
 
 from .conftest import tiny_config
@@ -24,7 +24,8 @@ def tiny_rgb_config() -> InfoGANConfig:
 
 
 def save_tiny_models(folder: Path) -> Path:
-    """checkpoints-like folder with "shapes" (labelled 3-way code + 1 continuous) and "faces" (RGB, 2 continuous)."""
+    """checkpoints-like folder with "shapes" (labelled 3-way code + 1 continuous, with category purity), its λ = 0
+    baseline "shapes-lambda0" (same architecture, no labels) and "faces" (RGB, 2 continuous)."""
     torch.manual_seed(0)
     meta = {
         "title": "Tiny shapes",
@@ -32,8 +33,11 @@ def save_tiny_models(folder: Path) -> Path:
         "training": {"steps": 10, "wall_time_minutes": 0.5, "hardware": "test CPU"},
         "metrics": {"categorical_accuracy": 0.875, "q_error": {"width": 0.25}},
         "code_notes": {"width": "stroke width"},
+        "category_purity": {"shape": [0.98, 0.45, 0.9]},
     }
     InfoGAN(tiny_config(labels=("circle", "square", "star"), metadata=meta)).save_pretrained(folder / "shapes")
+    baseline = {"training": {"lambda_categorical": 0.0, "lambda_continuous": 0.0}, "baseline_for": "shapes"}
+    InfoGAN(tiny_config(metadata=baseline)).save_pretrained(folder / "shapes-lambda0")
     InfoGAN(tiny_rgb_config()).save_pretrained(folder / "faces")
     return folder
 
@@ -52,7 +56,8 @@ def shapes(registry: ModelRegistry) -> InfoGAN:
 
 
 def test_registry_discovers_checkpoint_folders_by_name(registry: ModelRegistry, tmp_path: Path) -> None:
-    assert registry.names == ["faces", "shapes"]
+    assert registry.names == ["faces", "shapes", "shapes-lambda0"]
+    assert registry.baseline_for("shapes") == "shapes-lambda0" and registry.baseline_for("faces") is None
     assert registry.default == "faces"  # no "mnist": the first one
     assert explorer.discover_checkpoints(tmp_path / "missing") == {}
     (tmp_path / "not-a-model").mkdir()
@@ -66,7 +71,9 @@ def test_loading_a_name_again_is_a_no_op(registry: ModelRegistry) -> None:
 
 
 def test_unknown_model_lists_the_available_ones(registry: ModelRegistry) -> None:
-    with pytest.raises(ValueError, match=r"unknown model 'nope'; available models: \['faces', 'shapes'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown model 'nope'; available models: \['faces', 'shapes', 'shapes-lambda0'\]"
+    ):
         registry.get("nope")
 
 
@@ -123,9 +130,22 @@ def test_sliders_reach_beyond_the_prior() -> None:
     assert explorer.slider_range(ContinuousCode("c", -8.0, 8.0)) == (-10.0, 10.0)  # capped at max_abs_value
 
 
-def test_dropdown_choices_show_labels() -> None:
-    assert explorer.category_choices(CategoricalCode("d", 2, ("zero", "one"))) == [("zero", 0), ("one", 1)]
+def test_dropdown_choices_show_labels_in_label_order_with_purity() -> None:
+    assert explorer.category_choices(CategoricalCode("d", 2, ("zero", "one"))) == [("one", 1), ("zero", 0)]
     assert explorer.category_choices(CategoricalCode("d", 2)) == [("category 0", 0), ("category 1", 1)]
+    digits = CategoricalCode("digit", 4, ("4", "10", "2", "Shirt/Coat?"))
+    assert [i for _, i in explorer.category_choices(digits)] == [2, 0, 1, 3]  # numbers numerically, then words
+    texts = [t for t, _ in explorer.category_choices(digits, [0.98, 0.7, 0.6, 0.41])]
+    assert texts == ["2 (60 %)", "4 (98 %)", "10 (70 %)", "Shirt/Coat? (41 %, mixed)"]
+
+
+def test_purity_comes_from_config_metadata(registry: ModelRegistry) -> None:
+    assert explorer.category_purity(registry.get("shapes"), "shape") == [0.98, 0.45, 0.9]
+    assert explorer.category_purity(registry.get("shapes-lambda0"), "shape") is None  # no metadata: no purity
+    shapes = registry.get("shapes")
+    code = shapes.config.latent.code("shape")
+    assert visualize.purity_notes(shapes, code, [2, 0, 1]) == ["90 %", "98 %", "45 % mixed"]  # traversal headers
+    assert visualize.purity_notes(registry.get("shapes-lambda0"), code, [0, 1, 2]) is None
 
 
 def test_controls_round_trip_through_codes(shapes: InfoGAN) -> None:
@@ -144,21 +164,88 @@ def test_render_is_crisp_deterministic_and_responds_to_codes(shapes: InfoGAN) ->
     assert not np.array_equal(pixels, np.asarray(explorer.render(shapes, 3, {"shape": 1, "width": 1.0})))
 
 
-def test_traversal_grid_and_frames(registry: ModelRegistry, tmp_path: Path) -> None:
+def test_traversal_grid_and_frames_are_labelled(registry: ModelRegistry, tmp_path: Path) -> None:
     shapes = registry.get("shapes")
-    grid, frames = explorer.traversal(shapes, "width", seed=0, rows="seeds", steps=5, frames=6, size=28)
-    assert grid.size == ((28 + 2) * 5 + 2, (28 + 2) * 6 + 2)  # 5 columns, 6 seed rows, 2 px padding
-    assert len(frames) == 6
+    grid, frames = explorer.traversal(shapes, "width", seed=0, rows="seeds", steps=5, frames=6, size=28 * 5)
+    assert grid.mode == "RGB" and grid.size[0] > 5 * 28 and grid.size[1] > 6 * 28  # 5 columns, 6 rows + labels
+    assert len(frames) == 6 and frames[0].size == frames[-1].size
+    assert frames[0].size[0] < frames[0].size[1] * 2  # 6 rows as 3 × 2 tiles, not 5 + 1
+    prior = np.asarray(grid)[:, :, 2] > np.asarray(grid)[:, :, 0] + 20  # the blue prior band exists
+    assert prior.any()
     grid, frames = explorer.traversal(shapes, "width", seed=0, rows="shape", steps=4, size=28)
-    assert grid.size[1] == (28 + 2) * 3 + 2  # one row per category
     grid, frames = explorer.traversal(shapes, "shape", seed=0, codes={"shape": 1, "width": 0.5})
     assert len(frames) == 3  # categorical: one frame per category
     with pytest.raises(ValueError, match="rows and columns both sweep 'shape'"):
         explorer.traversal(shapes, "shape", seed=0, rows="shape")
-    store = explorer.AnimationStore(keep=2)
-    paths = [store.save(frames, "t") for _ in range(3)]
-    assert Image.open(paths[-1]).n_frames == 4  # there and back: 3 + 1
-    assert sorted(store.folder.iterdir()) == sorted(paths[1:])
+
+
+def test_traversal_columns_and_rows_follow_label_order(registry: ModelRegistry) -> None:
+    """A relabelled model (category 0 draws "c") shows columns a, b, c: the images move, not just the labels."""
+    shapes = registry.get("shapes")
+    relabelled = _relabel(shapes, ("c", "a", "b"))
+    ours = visualize.traversal_images(relabelled, "shape", rows=1, values=visualize.column_values(
+        relabelled.config.latent.code("shape")))  # fmt: skip
+    theirs = visualize.traversal_images(shapes, "shape", rows=1, values=[1, 2, 0])
+    assert torch.equal(ours, theirs)
+
+
+def test_row_and_column_labels_say_what_they_show() -> None:
+    code = ContinuousCode("slant")
+    values = visualize.column_values(code, steps=5, span=2.0)
+    assert visualize.column_labels(code, values) == ["-2", "-1", "0", "+1", "+2"]
+    assert visualize.prior_mask(code, values) == [False, True, True, True, False]
+    assert [visualize.balanced_columns(n) for n in (1, 3, 6, 7, 10)] == [1, 3, 3, 4, 5]
+    caption = visualize.traversal_caption(code, "tilt", "rows: x")
+    assert caption.startswith("slant: tilt\n") and "prior -1…1" in caption
+
+
+def test_card_previews_are_labelled(registry: ModelRegistry, tmp_path: Path) -> None:
+    from infogan.model_card import write_preview_images
+
+    shapes = registry.get("shapes")
+    names = write_preview_images(shapes, tmp_path)
+    preview = Image.open(tmp_path / "traversal_width.png")
+    assert names == ["samples.png", "traversal_shape.png", "traversal_width.png"]
+    assert preview.mode == "RGB" and preview.width > 9 * 28 * 2  # 9 values at ≥ 2× plus row labels
+    band = np.asarray(preview)[:, :, 2].astype(int) - np.asarray(preview)[:, :, 0]
+    assert (band > 20).any()  # the prior is shaded
+
+
+def test_output_store_names_files_and_keeps_the_newest(registry: ModelRegistry) -> None:
+    shapes = registry.get("shapes")
+    stem = explorer.download_stem("shapes", 42, {"shape": 2, "width": 1.5}, shapes)
+    assert stem == "shapes_seed42_shape-star_width+1.5"
+    assert explorer.download_stem("a/b", 1, {"x": -0.25}) == "a-b_seed1_x-0.25"
+    store = explorer.OutputStore(keep=2)
+    _, frames = explorer.traversal(shapes, "shape", seed=0)
+    paths = [store.save_animation(frames, "t") for _ in range(3)]
+    assert paths[-1].name == "t.gif" and Image.open(paths[-1]).n_frames == 4  # there and back: 3 + 1
+    assert sorted(store.folder.iterdir()) == sorted(p.parent for p in paths[1:])
+    png = store.save_image(explorer.render(shapes, 0, {}), stem)
+    assert png.name == f"{stem}.png" and Image.open(png).format == "PNG"
+
+
+def test_baseline_comparison_uses_the_same_latent_inputs(registry: ModelRegistry) -> None:
+    shapes, baseline = registry.get("shapes"), registry.get("shapes-lambda0")
+    assert explorer.comparable_codes(baseline, {"shape": "star", "width": 0.5}, shapes) == {"shape": 2, "width": 0.5}
+    with pytest.raises(ValueError, match="cannot be compared"):
+        explorer.comparable_codes(registry.get("faces"), {}, shapes)
+
+
+def test_generate_file_validates_and_names_the_png(registry: ModelRegistry) -> None:
+    store = explorer.OutputStore()
+    path = explorer.generate_file(registry, store, "shapes", 3, '{"shape": "star"}')
+    assert path.name == "shapes_seed3_shape-star.png"
+    with pytest.raises(ValueError, match="Model 'shapes' takes: shape: categorical"):
+        explorer.generate_file(registry, store, "shapes", 3, {"shape": 9})
+
+
+def _relabel(model: InfoGAN, labels: tuple[str, ...]) -> InfoGAN:
+    code = model.config.latent.code("shape")
+    codes = tuple(replace(c, labels=labels) if c is code else c for c in model.config.latent.codes)
+    relabelled = InfoGAN(model.config.with_latent(replace(model.config.latent, codes=codes)))
+    relabelled.load_state_dict(model.state_dict())
+    return relabelled.eval()
 
 
 # ---- encoding -----------------------------------------------------------------------------------------------------
@@ -195,6 +282,15 @@ def _dot() -> Image.Image:
     return image
 
 
+def test_encode_speaks_the_models_language(registry: ModelRegistry) -> None:
+    text, label = explorer.encode_hint(registry.get("shapes"), "shapes")
+    assert label == "Draw a shape" and "synthetic shapes" in text and "28×28 greyscale" in text
+    text, label = explorer.encode_hint(registry.get("faces"), "faces")
+    assert "Upload a photo" in text and "32×32 colour" in text
+    view = explorer.q_view(torch.rand(1, 1, 28, 28))
+    assert view.size == (224, 224)  # what Q received, enlarged with whole pixels
+
+
 def test_infer_returns_probabilities_and_values(shapes: InfoGAN) -> None:
     inferred = explorer.infer(shapes, shapes.generate(1, seed=0))
     assert set(inferred) == {"shape", "width"}
@@ -213,7 +309,7 @@ def test_share_link_round_trip(registry: ModelRegistry) -> None:
     assert query == "?model=shapes&seed=42&shape=star&width=-1.5"
     params = dict(p.split("=") for p in query[1:].split("&"))
     state = explorer.state_from_query(registry, params)
-    assert state == explorer.ExploreState("shapes", 42, {"shape": "star", "width": -1.5})
+    assert state == explorer.ExploreState("shapes", 42, {"shape": "star", "width": -1.5}, ())
     assert explorer.state_from_query(registry, {"model": "shapes", "shape": "2"}).codes == {"shape": 2}
     # Given the model, indices from the dropdowns are written as labels.
     shapes = registry.get("shapes")
@@ -233,16 +329,25 @@ def test_share_link_prefers_a_label_over_an_index(registry: ModelRegistry) -> No
     assert explorer.share_query("digits", 3, {"shape": 2}, digits) == "?model=digits&seed=3&shape=0"
 
 
-def test_stale_or_bad_links_fall_back_to_defaults(registry: ModelRegistry) -> None:
+def test_stale_or_bad_links_fall_back_to_defaults_and_say_so(registry: ModelRegistry) -> None:
     state = explorer.state_from_query(registry, {"model": "gone", "seed": "-3", "width": "nan", "smile": "1e9"})
-    assert state == explorer.ExploreState("faces", 0, {})
+    assert (state.model_name, state.seed, state.codes) == ("faces", 0, {})
+    assert state.notices[:2] == ("model 'gone' is not loaded here: showing 'faces'",
+                                 "seed '-3' is not an integer in [0, 2147483647]: using 0")  # fmt: skip
+    assert "smile='1e9' ignored" in state.notices[2] and "unknown parameter 'width' ignored" in state.notices
+    clamped = explorer.state_from_query(registry, {"model": "shapes", "width": "5", "view": "api"})
+    assert clamped.codes == {"width": 5.0}
+    assert clamped.notices == ("width=5 is beyond the slider's -2 … 2: shown at the nearest end",)
+    assert explorer.state_from_query(registry, {"model": "shapes", "seed": "3"}).notices == ()
 
 
 def test_model_facts_show_card_metadata(registry: ModelRegistry) -> None:
     facts = explorer.model_facts(registry.get("shapes"), "shapes")
-    expected = ["Tiny shapes", "synthetic shapes", "circle, square, star", "stroke width", "steps: 10",
+    expected = ["Tiny shapes", "synthetic shapes", "circle (98 %), square (45 %, mixed), star (90 %)",
+                "stroke width", "steps: 10",
                 "training time: 0.5 min", "on test CPU", "categorical accuracy: 0.875",
                 "q error › width: 0.25"]  # fmt: skip
     for text in expected:
         assert text in facts
     assert "none recorded" in explorer.model_facts(registry.get("faces"), "faces")
+    assert "Measured metrics" not in explorer.model_facts(registry.get("shapes"), "shapes", raw_metrics=False)
