@@ -232,7 +232,7 @@ def test_lambda0_comparison_is_one_click(server: str, browser: object, tmp_path:
     save_screenshot(page, tmp_path / "compare.png")
     # a model without a baseline has no compare button
     page.get_by_label("Model").first.click()
-    page.get_by_role("option", name="faces").click()
+    page.get_by_role("option", name="faces", exact=True).click()
     page.wait_for_timeout(1500)
     assert not page.get_by_role("button", name="Compare with λ = 0").first.is_visible()
     page.close()
@@ -264,7 +264,7 @@ def test_draw_encode_and_switch_model(server: str, browser: object, tmp_path: Pa
 
     # switching model rebuilds the controls: no categorical code, two continuous ones
     page.get_by_label("Model").first.click()
-    page.get_by_role("option", name="faces").click()
+    page.get_by_role("option", name="faces", exact=True).click()
     page.get_by_role("slider", name="range slider for pose").wait_for(timeout=10_000)
     assert page.get_by_role("slider", name="range slider for pose").get_attribute("max") == "4"  # prior ±2 → ±4
     assert not page.get_by_label("shape", exact=True).is_visible()
@@ -294,10 +294,10 @@ def test_synthetic_set_download_follows_the_model(server: str, browser: object, 
 
     # a model without a categorical code has no categories to label: the section is hidden
     page.get_by_label("Model").first.click()
-    page.get_by_role("option", name="faces").click()
+    page.get_by_role("option", name="faces", exact=True).click()
     button.wait_for(state="hidden", timeout=10_000)
     page.get_by_label("Model").first.click()
-    page.get_by_role("option", name="shapes").click()
+    page.get_by_role("option", name="shapes", exact=True).click()
     button.wait_for(state="visible", timeout=10_000)
     assert not link.is_visible()  # the previous zip was cleared
     assert not errors, errors
