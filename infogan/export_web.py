@@ -26,6 +26,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
+from huggingface_hub.errors import HfHubHTTPError
+
 from . import __version__
 from .model import CONFIG_FILE, InfoGAN
 from .onnx_export import (
@@ -256,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, ParityError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except HfHubHTTPError as err:
+        print(f"error: the site is built in {args.out}, but the push failed: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
