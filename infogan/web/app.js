@@ -29,7 +29,11 @@ ort.env.wasm.wasmPaths = new URL("ort/", document.baseURI).href;
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.proxy = false;
 
-window.infogan = { latencies, frameLatencies, latentValues, models, view: () => currentView() };
+window.infogan = {
+  latencies, frameLatencies, latentValues, models,
+  view: () => currentView(),
+  busy: () => rendering || dirtySince !== null,  // an image is being computed or an input waits for one
+};
 
 // ---- models ------------------------------------------------------------------------------------------------------
 
@@ -443,7 +447,9 @@ async function start() {
   const entries = manifest.models;
   const picker = $("model");
   picker.replaceChildren(...entries.map((e) => new Option(e.name, e.name)));
-  const entry = entries.find((e) => e.name === params.get("model")) ?? entries[0];
+  // Without ?model=, open the model the Gradio app opens on (ModelRegistry.default): "mnist" if present, else the first.
+  const entry = entries.find((e) => e.name === params.get("model")) ?? entries.find((e) => e.name === "mnist")
+    ?? entries[0];
   picker.value = entry.name;
   const seed = Number(params.get("seed") ?? 0);
   $("seed").value = String(Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED ? seed : 0);

@@ -1,0 +1,229 @@
+"""The static explorer site in a real browser (Debian chromium via Playwright), built from the shipped checkpoints.
+
+Checks that the page draws what the Gradio app draws for the same link, that sliders and menus re-render it, that no
+request leaves 127.0.0.1, and that it fits a phone. Screenshots go to the test's tmp folder, or to
+$INFOGAN_SCREENSHOTS when set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import numpy as np
+import pytest
+import torch
+from torchvision.transforms.functional import to_pil_image
+
+from infogan import CategoricalCode, ContinuousCode, InfoGAN, LatentSpec, explorer
+from infogan.export_web import build_site, serve
+from tests.conftest import REPO_ROOT, tiny_config
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+MODELS = ("mnist", "celeba")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not Path(CHROMIUM).is_file():
+    pytest.skip(f"browser test needs Debian chromium at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+
+
+@pytest.fixture(scope="module")
+def registry() -> explorer.ModelRegistry:
+    """The shipped models, loaded as the Gradio app loads them."""
+    models = explorer.ModelRegistry()
+    for name in MODELS:
+        models.load(name, REPO_ROOT / "checkpoints" / name)
+    return models
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    out = tmp_path_factory.mktemp("web") / "site"
+    build_site([str(REPO_ROOT / "checkpoints" / name) for name in MODELS], out)
+    with serve(out) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: object, site_url: str) -> Iterator[object]:
+    """A fresh page that records every request and fails the test on a page error."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.requests = []
+    page.errors = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.on("pageerror", lambda err: page.errors.append(str(err)))
+    yield page
+    assert not page.errors, page.errors
+    foreign = [url for url in page.requests if urlsplit(url).hostname != "127.0.0.1" and not url.startswith("data:")]
+    assert not foreign, f"the page requested other hosts: {foreign}"
+    page.close()
+
+
+def open_view(page: object, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.ready === '1' || document.body.dataset.error", timeout=60_000)
+    assert page.evaluate("document.body.dataset.error") is None
+
+
+def renders(page: object) -> int:
+    return int(page.get_attribute("#generated", "data-renders"))
+
+
+def wait_for_render(page: object, after: int) -> None:
+    page.wait_for_function(f"+document.querySelector('#generated').dataset.renders > {after}", timeout=15_000)
+    page.wait_for_timeout(50)  # input events that arrived meanwhile are coalesced into one more render
+    page.wait_for_function("!window.infogan.busy()", timeout=15_000)
+
+
+def canvas_pixels(page: object) -> np.ndarray:
+    """The #generated canvas as (H, W, 3) bytes."""
+    data = page.evaluate(
+        """() => { const c = document.querySelector('#generated');
+                   return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }"""
+    )
+    size = int(len(data) ** 0.5 / 2)
+    return np.array(data, dtype=np.uint8).reshape(size, size, 4)[..., :3]
+
+
+def app_pixels(registry: explorer.ModelRegistry, query: str) -> np.ndarray:
+    """What the Gradio app shows for a link: state_from_query, controls rounding, generate, to_pil_image bytes."""
+    state = explorer.state_from_query(registry, dict(parse_qsl(query.lstrip("?"))))
+    model = registry.get(state.model_name)
+    categorical, continuous = explorer.controls_from_codes(model, state.codes)
+    codes = explorer.codes_from_controls(model, categorical, continuous)
+    image = model.generate(1, seed=state.seed, codes=codes)[0]
+    rgb = np.asarray(to_pil_image(image.clamp(0, 1)).convert("RGB"))
+    return rgb
+
+
+def save_screenshot(page: object, path: Path) -> None:
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("INFOGAN_SCREENSHOTS"):
+        folder = Path(os.environ["INFOGAN_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?model=mnist&seed=3&digit=7&slant=0.5&width=-1.25", "?model=celeba&seed=123456&smile=-1.5&gender=1.2"],
+)
+def test_a_link_shows_the_image_the_gradio_app_draws(
+    page: object, site_url: str, registry: explorer.ModelRegistry, query: str
+) -> None:
+    open_view(page, site_url + query)
+    shared = page.evaluate("location.search")  # the page's own share link for what it shows
+    assert dict(parse_qsl(shared.lstrip("?"))) == {**dict(parse_qsl(query.lstrip("?"))),
+                                                   **dict(parse_qsl(shared.lstrip("?")))}  # fmt: skip
+    got, expected = canvas_pixels(page), app_pixels(registry, shared)
+    assert got.shape == expected.shape
+    diff = np.abs(got.astype(int) - expected.astype(int))
+    # the same latents through ONNX Runtime Web vs PyTorch: at most a rounding step where a value sits on a boundary
+    assert diff.max() <= 1 and (diff == 0).mean() >= 0.99, (diff.max(), (diff == 0).mean())
+
+
+def test_latents_are_drawn_as_torch_draws_them(page: object, site_url: str) -> None:
+    """z, categories and continuous priors for many seeds, for noise sizes on both of torch's randn paths."""
+    open_view(page, site_url)
+    for noise_dim in (62, 100, 17, 8):  # >= 16: 16-wide Box-Muller with a redone tail; < 16: cached double path
+        spec = LatentSpec(noise_dim, (CategoricalCode("digit", 10), ContinuousCode("a"), ContinuousCode("b", -0.5, 3)))
+        model = InfoGAN(tiny_config(latent=spec))
+        seeds = [0, 1, 2, 3, 42, 999, 123456, 2**31 - 1]
+        drawn = page.evaluate(
+            """([latent, seeds]) => seeds.map((seed) => {
+                 const v = window.infogan.latentValues(latent, 3, seed);
+                 return Object.fromEntries(Object.entries(v).map(([k, a]) => [k, Array.from(a)])); })""",
+            [spec.to_dict(), seeds],
+        )
+        for seed, values in zip(seeds, drawn, strict=True):
+            expected = model.latent_values(3, seed)
+            assert values["digit"] == expected["digit"].tolist()  # integer draws: bit for bit
+            for name in ("a", "b"):
+                assert torch.equal(torch.tensor(values[name], dtype=torch.float32), expected[name])
+            z = torch.tensor(values["z"], dtype=torch.float32).view(3, noise_dim)
+            # log/sin/cos in float32 differ between libm and torch's SIMD polynomials by a few ulps
+            torch.testing.assert_close(z, expected["z"], rtol=0, atol=4e-6)
+
+
+def test_slider_menu_seed_and_model_rerender_without_leaving_127_0_0_1(
+    page: object, site_url: str, registry: explorer.ModelRegistry, tmp_path: Path
+) -> None:
+    open_view(page, site_url + "?model=mnist&seed=5")
+    assert page.input_value("#model") == "mnist" and page.input_value("#seed") == "5"
+    first, count = canvas_pixels(page), renders(page)
+
+    # drag the slant slider with the mouse: each move is an input event and a new image
+    box = page.locator('[data-code="slant"]').bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=6)
+    page.mouse.up()
+    wait_for_render(page, count)
+    dragged = canvas_pixels(page)
+    assert float(page.input_value('[data-code="slant"]')) > 1.5
+    assert not np.array_equal(dragged, first)
+    assert renders(page) >= count + 2  # redrawn during the drag, not only at the end
+
+    # pick a digit in the menu
+    count = renders(page)
+    page.select_option('[data-code="digit"]', label="3")
+    wait_for_render(page, count)
+    picked = canvas_pixels(page)
+    assert not np.array_equal(picked, dragged)
+    assert "digit=3" in page.evaluate("location.search")
+    np.testing.assert_allclose(picked, app_pixels(registry, page.evaluate("location.search")), atol=1)
+
+    # the traversal grid follows the code picked for it
+    page.select_option("#traverse-code", "width")
+    page.wait_for_function("document.querySelector('#traversal').dataset.code === 'width'", timeout=15_000)
+
+    # Q reads the shown image back and sets the controls to what it read (as the app's Encode tab)
+    shown = torch.from_numpy(canvas_pixels(page)[..., 0].copy()).float().div(255).view(1, 1, 28, 28)
+    read = registry.get("mnist").infer_codes(shown)
+    page.click("#encode-current")
+    page.wait_for_function("document.querySelector('#encode-result').textContent.includes('Q read')")
+    assert page.input_value('[data-code="digit"]') == str(int(read["digit"].argmax()))
+    for name in ("slant", "width"):
+        assert float(page.input_value(f'[data-code="{name}"]')) == pytest.approx(float(read[name]), abs=0.011)
+
+    # a new seed, then another model
+    count = renders(page)
+    page.fill("#seed", "77")
+    wait_for_render(page, count)
+    count = renders(page)
+    page.select_option("#model", "celeba")
+    wait_for_render(page, count)
+    assert page.locator('[data-code="smile"]').count() == 1 and page.locator('[data-code="digit"]').count() == 0
+    assert canvas_pixels(page).shape == (64, 64, 3)
+    save_screenshot(page, tmp_path / "web-celeba.png")
+
+
+def test_it_fits_a_phone(browser: object, site_url: str, tmp_path: Path) -> None:
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True,
+                             has_touch=True)  # fmt: skip
+    open_view(phone, site_url + "?model=celeba&seed=3")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    image = phone.locator("#generated").bounding_box()
+    assert image["x"] >= 0 and image["x"] + image["width"] <= 390 and image["width"] >= 300
+    slider = phone.locator('[data-code="smile"]').bounding_box()
+    assert slider["x"] >= 0 and slider["x"] + slider["width"] <= 390
+    phone.wait_for_function("document.querySelector('#traversal').dataset.renders >= 1", timeout=30_000)
+    assert phone.locator("#traversal").bounding_box()["width"] <= 390
+    save_screenshot(phone, tmp_path / "web-phone.png")
+    phone.close()
