@@ -227,3 +227,18 @@ def test_it_fits_a_phone(browser: object, site_url: str, tmp_path: Path) -> None
     assert phone.locator("#traversal").bounding_box()["width"] <= 390
     save_screenshot(phone, tmp_path / "web-phone.png")
     phone.close()
+
+
+def test_latency_benchmark_measures_slider_moves(browser: object, site_url: str) -> None:
+    """benchmarks/web_latency.py's measurement, on a few moves: one positive latency per move, drawn before shown."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("web_latency", REPO_ROOT / "benchmarks" / "web_latency.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = browser.new_page()
+    times = module.measure(page, site_url + "?model=celeba", moves=5, warmup=1)
+    page.close()
+    assert len(times["drawn"]) == len(times["next_frame"]) == 5
+    assert all(0 < d <= f for d, f in zip(times["drawn"], times["next_frame"], strict=True))
+    assert module.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0

@@ -393,7 +393,8 @@ async function encodeAndApply(source) {
   const parts = [];
   for (const code of model.config.latent.codes) {
     setControl(code, codes[code.name]);
-    parts.push(`${code.name} = ${code.kind === "categorical" ? label(code, codes[code.name]) : formatNumber(codes[code.name])}`);
+    const value = codes[code.name];
+    parts.push(`${code.name} = ${code.kind === "categorical" ? label(code, value) : formatNumber(Math.round(value * 100) / 100)}`);
   }
   $("encode-result").textContent = `Q read: ${parts.join(", ")}. The controls above now show these codes.`;
   requestRender();
@@ -435,6 +436,7 @@ async function selectModel(entry, params = null) {
   const traverse = $("traverse-code");
   traverse.replaceChildren(...current.config.latent.codes.map((c) => new Option(c.name, c.name)));
   $("encode").hidden = !current.encoder;
+  $("encode-result").textContent = "";
   showFacts(current);
   requestRender();
   scheduleTraversal();
