@@ -11,7 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
 import pytest
@@ -119,13 +119,23 @@ def save_screenshot(page: object, path: Path) -> None:
         shutil.copy(path, folder / path.name)
 
 
-@pytest.mark.parametrize(
-    "query",
-    ["?model=mnist&seed=3&digit=7&slant=0.5&width=-1.25", "?model=celeba&seed=123456&smile=-1.5&gender=1.2"],
-)
+def link(registry: explorer.ModelRegistry, name: str, seed: int, continuous: tuple[float, ...]) -> str:
+    """A share link for a shipped model built from its config (the checkpoints may be retrained and renamed):
+    category 7 of the first categorical code, if any, and the given values for the first continuous codes."""
+    model = registry.get(name)
+    params = {"model": name, "seed": str(seed)}
+    spec = model.config.latent
+    if spec.categorical:
+        params[spec.categorical[0].name] = spec.categorical[0].label_of(7 % spec.categorical[0].size)
+    params.update({code.name: f"{value:g}" for code, value in zip(spec.continuous, continuous, strict=False)})
+    return "?" + urlencode(params)
+
+
+@pytest.mark.parametrize(("name", "seed", "continuous"), [("mnist", 3, (0.5, -1.25)), ("celeba", 123456, (-1.5, 1.2))])
 def test_a_link_shows_the_image_the_gradio_app_draws(
-    page: object, site_url: str, registry: explorer.ModelRegistry, query: str
+    page: object, site_url: str, registry: explorer.ModelRegistry, name: str, seed: int, continuous: tuple
 ) -> None:
+    query = link(registry, name, seed, continuous)
     open_view(page, site_url + query)
     shared = page.evaluate("location.search")  # the page's own share link for what it shows
     assert dict(parse_qsl(shared.lstrip("?"))) == {**dict(parse_qsl(query.lstrip("?"))),
@@ -163,12 +173,15 @@ def test_latents_are_drawn_as_torch_draws_them(page: object, site_url: str) -> N
 def test_slider_menu_seed_and_model_rerender_without_leaving_127_0_0_1(
     page: object, site_url: str, registry: explorer.ModelRegistry, tmp_path: Path
 ) -> None:
+    mnist = registry.get("mnist")
+    menu, (first_slider, *_) = mnist.config.latent.categorical[0], mnist.config.latent.continuous
     open_view(page, site_url + "?model=mnist&seed=5")
     assert page.input_value("#model") == "mnist" and page.input_value("#seed") == "5"
     first, count = canvas_pixels(page), renders(page)
 
-    # drag the slant slider with the mouse: each move is an input event and a new image
-    box = page.locator('[data-code="slant"]').bounding_box()
+    # drag a slider with the mouse: each move is an input event and a new image
+    slider = f'[data-code="{first_slider.name}"]'
+    box = page.locator(slider).bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.5, y)
     page.mouse.down()
@@ -176,41 +189,44 @@ def test_slider_menu_seed_and_model_rerender_without_leaving_127_0_0_1(
     page.mouse.up()
     wait_for_render(page, count)
     dragged = canvas_pixels(page)
-    assert float(page.input_value('[data-code="slant"]')) > 1.5
+    assert float(page.input_value(slider)) > 1.5
     assert not np.array_equal(dragged, first)
     assert renders(page) >= count + 2  # redrawn during the drag, not only at the end
 
-    # pick a digit in the menu
+    # pick another category in the menu
     count = renders(page)
-    page.select_option('[data-code="digit"]', label="3")
+    page.select_option(f'[data-code="{menu.name}"]', label=menu.label_of(3))
     wait_for_render(page, count)
     picked = canvas_pixels(page)
     assert not np.array_equal(picked, dragged)
-    assert "digit=3" in page.evaluate("location.search")
+    assert urlencode({menu.name: menu.label_of(3)}) in page.evaluate("location.search")
     np.testing.assert_allclose(picked, app_pixels(registry, page.evaluate("location.search")), atol=1)
 
     # the traversal grid follows the code picked for it
-    page.select_option("#traverse-code", "width")
-    page.wait_for_function("document.querySelector('#traversal').dataset.code === 'width'", timeout=15_000)
+    page.select_option("#traverse-code", first_slider.name)
+    page.wait_for_function(f"document.querySelector('#traversal').dataset.code === '{first_slider.name}'")
 
     # Q reads the shown image back and sets the controls to what it read (as the app's Encode tab)
-    shown = torch.from_numpy(canvas_pixels(page)[..., 0].copy()).float().div(255).view(1, 1, 28, 28)
-    read = registry.get("mnist").infer_codes(shown)
+    size = mnist.config.image_size
+    shown = torch.from_numpy(canvas_pixels(page)[..., 0].copy()).float().div(255).view(1, 1, size, size)
+    read = mnist.infer_codes(shown)
     page.click("#encode-current")
     page.wait_for_function("document.querySelector('#encode-result').textContent.includes('Q read')")
-    assert page.input_value('[data-code="digit"]') == str(int(read["digit"].argmax()))
-    for name in ("slant", "width"):
-        assert float(page.input_value(f'[data-code="{name}"]')) == pytest.approx(float(read[name]), abs=0.011)
+    assert page.input_value(f'[data-code="{menu.name}"]') == str(int(read[menu.name].argmax()))
+    for code in mnist.config.latent.continuous:
+        assert float(page.input_value(f'[data-code="{code.name}"]')) == pytest.approx(float(read[code.name]), abs=0.011)
 
-    # a new seed, then another model
+    # a new seed, then another model: its own controls
     count = renders(page)
     page.fill("#seed", "77")
     wait_for_render(page, count)
     count = renders(page)
     page.select_option("#model", "celeba")
     wait_for_render(page, count)
-    assert page.locator('[data-code="smile"]').count() == 1 and page.locator('[data-code="digit"]').count() == 0
-    assert canvas_pixels(page).shape == (64, 64, 3)
+    celeba = registry.get("celeba").config
+    shown_codes = page.eval_on_selector_all("#codes [data-code]", "els => els.map(e => e.dataset.code)")
+    assert shown_codes == [code.name for code in celeba.latent.codes]
+    assert canvas_pixels(page).shape == (celeba.image_size, celeba.image_size, 3)
     save_screenshot(page, tmp_path / "web-celeba.png")
 
 
@@ -221,7 +237,7 @@ def test_it_fits_a_phone(browser: object, site_url: str, tmp_path: Path) -> None
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     image = phone.locator("#generated").bounding_box()
     assert image["x"] >= 0 and image["x"] + image["width"] <= 390 and image["width"] >= 300
-    slider = phone.locator('[data-code="smile"]').bounding_box()
+    slider = phone.locator("input[type=range][data-code]").first.bounding_box()
     assert slider["x"] >= 0 and slider["x"] + slider["width"] <= 390
     phone.wait_for_function("document.querySelector('#traversal').dataset.renders >= 1", timeout=30_000)
     assert phone.locator("#traversal").bounding_box()["width"] <= 390
