@@ -6,7 +6,8 @@
 Each move is a real key press on a focused slider (PageUp/PageDown: ±10% of its range, so every image differs),
 measured inside the page: `event.timeStamp` to the end of `putImageData` ("drawn"), and to the next animation
 frame after it ("next frame", which adds the wait for the display refresh). Moves are made one at a time, so this is
-the latency of one input, not the throughput of a drag. Also prints each model's download weight.
+the latency of one input, not the throughput of a drag. Also prints each model's download weight and the time from
+opening the page to its first image (from 127.0.0.1, so without network transfer time).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(page: object, url: str, moves: int, warmup: int) -> dict[str, list[float]]:
-    """Latencies (ms) of `moves` slider key presses after `warmup` unmeasured ones."""
+    """Latencies (ms) of `moves` slider key presses after `warmup` unmeasured ones, and the time to the first image."""
     page.goto(url)
     page.wait_for_function("document.body.dataset.ready === '1' || document.body.dataset.error", timeout=120_000)
     if error := page.evaluate("document.body.dataset.error"):
         raise RuntimeError(f"the page failed: {error}")
+    ready = page.evaluate("window.infogan.readyAt")  # ms from navigation to the first image (served from 127.0.0.1)
     page.focus("input[type=range][data-code]")
     for i in range(warmup + moves):
         before = page.evaluate("window.infogan.latencies.length")
@@ -48,7 +50,7 @@ def measure(page: object, url: str, moves: int, warmup: int) -> dict[str, list[f
             "([n]) => window.infogan.frameLatencies.length > n && !window.infogan.busy()", arg=[before], timeout=10_000
         )
     drawn, frame = page.evaluate("[window.infogan.latencies, window.infogan.frameLatencies]")
-    return {"drawn": drawn[-moves:], "next_frame": frame[-moves:]}
+    return {"drawn": drawn[-moves:], "next_frame": frame[-moves:], "first_image": [ready]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,13 +81,15 @@ def main(argv: list[str] | None = None) -> int:
                 times = measure(page, f"{url}?model={entry['name']}", args.moves, args.warmup)
                 page.close()
                 row = {"model": entry["name"], "model_mb": round(entry["bytes"] / 1e6, 1), "moves": args.moves}
+                row["first_image_ms"] = round(times.pop("first_image")[0])
                 for key, values in times.items():
                     row[f"{key}_p50_ms"] = round(percentile(values, 50), 1)
                     row[f"{key}_p95_ms"] = round(percentile(values, 95), 1)
                 results.append(row)
                 print(f"{entry['name']:>14}: {row['model_mb']:.1f} MB; input → drawn p50 {row['drawn_p50_ms']} ms, "
                       f"p95 {row['drawn_p95_ms']} ms; input → next frame p50 {row['next_frame_p50_ms']} ms, "
-                      f"p95 {row['next_frame_p95_ms']} ms (n={args.moves})")  # fmt: skip
+                      f"p95 {row['next_frame_p95_ms']} ms (n={args.moves}); "
+                      f"first image {row['first_image_ms']} ms after opening the page")  # fmt: skip
             browser.close()
     print(json.dumps(results))
     return 0

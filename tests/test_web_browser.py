@@ -255,6 +255,6 @@ def test_latency_benchmark_measures_slider_moves(browser: object, site_url: str)
     page = browser.new_page()
     times = module.measure(page, site_url + "?model=celeba", moves=5, warmup=1)
     page.close()
-    assert len(times["drawn"]) == len(times["next_frame"]) == 5
+    assert len(times["drawn"]) == len(times["next_frame"]) == 5 and times["first_image"][0] > 0
     assert all(0 < d <= f for d, f in zip(times["drawn"], times["next_frame"], strict=True))
     assert module.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0

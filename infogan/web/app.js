@@ -251,7 +251,10 @@ async function renderLoop() {
       requestAnimationFrame(() => frameLatencies.push(performance.now() - since));
       canvas.dataset.renders = String(++renders);
       updateLink(view);
-      if (!document.body.dataset.ready) document.body.dataset.ready = "1";
+      if (!document.body.dataset.ready) {
+        window.infogan.readyAt = performance.now();
+        document.body.dataset.ready = "1";
+      }
       showStatus("");
     }
   } catch (err) {
