@@ -156,9 +156,19 @@ function setControl(code, value) {
     control.value = String(value);
   } else {
     const [low, high] = sliderRange(code);
-    control.value = String(Math.round(Math.min(high, Math.max(low, value)) * 100) / 100);
+    control.value = String(roundLikePython(Math.min(high, Math.max(low, value))));
     control.dispatchEvent(new Event("input"));  // updates the number beside the name (renders are coalesced)
   }
+}
+
+/** Python's round(x, 2), which the app applies to link values: the exact decimal value, ties to even. */
+function roundLikePython(x) {
+  const t = x * 100;
+  if (Number.isInteger(x * 8) && !Number.isInteger(t) && Number.isInteger(t * 2)) {  // an exact tie, e.g. 0.125
+    const down = Math.floor(t);
+    return (down % 2 === 0 ? down : down + 1) / 100;
+  }
+  return Number(x.toFixed(2));  // toFixed rounds the exact binary value, as Python does
 }
 
 function readSeed() {
