@@ -35,18 +35,31 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="browser test needs
 
 
 @pytest.fixture(scope="module")
-def registry() -> explorer.ModelRegistry:
-    """The shipped models, loaded as the Gradio app loads them."""
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The shipped models, plus an untrained 'odd' one for the paths they do not take: z of fewer than 16 values
+    (torch's cached double-precision normals), a category without labels and priors off the 0.01 grid."""
+    folders = {name: REPO_ROOT / "checkpoints" / name for name in MODELS}
+    latent = LatentSpec(8, (CategoricalCode("shape", 3), ContinuousCode("tilt", -0.5, 3.0),
+                            ContinuousCode("size", -1 / 3, 1 / 3)))  # fmt: skip
+    torch.manual_seed(0)
+    folders["odd"] = tmp_path_factory.mktemp("odd") / "odd"
+    InfoGAN(tiny_config(latent=latent)).eval().save_pretrained(folders["odd"])
+    return folders
+
+
+@pytest.fixture(scope="module")
+def registry(checkpoints: dict[str, Path]) -> explorer.ModelRegistry:
+    """The models, loaded as the Gradio app loads them."""
     models = explorer.ModelRegistry()
-    for name in MODELS:
-        models.load(name, REPO_ROOT / "checkpoints" / name)
+    for name, folder in checkpoints.items():
+        models.load(name, folder)
     return models
 
 
 @pytest.fixture(scope="module")
-def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site_url(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     out = tmp_path_factory.mktemp("web") / "site"
-    build_site([str(REPO_ROOT / "checkpoints" / name) for name in MODELS], out)
+    build_site([str(folder) for folder in checkpoints.values()], out)
     with serve(out) as url:
         yield url
 
@@ -133,7 +146,13 @@ def link(registry: explorer.ModelRegistry, name: str, seed: int, continuous: tup
 
 @pytest.mark.parametrize(
     ("name", "seed", "continuous"),
-    [("mnist", 3, (0.125, -1.255)), ("celeba", 123456, (-1.5, 1.2)), ("celeba", 9, (0.375, -0.625, 2.5, 1.005))],
+    [
+        ("mnist", 3, (0.125, -1.255)),
+        ("celeba", 123456, (-1.5, 1.2)),
+        ("celeba", 9, (0.375, -0.625, 2.5, 1.005)),
+        ("odd", 11, (2.345, 0.6667)),
+        ("odd", 2**31 - 1, (-1.1, -0.3)),
+    ],
 )  # values the app rounds to 0.01 (ties to even) or clips to the slider range restore the same way in the page
 def test_a_link_shows_the_image_the_gradio_app_draws(
     page: object, site_url: str, registry: explorer.ModelRegistry, name: str, seed: int, continuous: tuple

@@ -9,6 +9,7 @@
 import { generatorInput, latentValues } from "./torch_rng.js";
 
 const MAX_SEED = 2 ** 31 - 1;  // as the Gradio app (infogan/explorer.py MAX_SEED)
+const MAX_ABS_VALUE = 10;  // continuous values allowed (ContinuousCode.max_abs_value)
 const TRAVERSAL_ROWS = 6;
 const TRAVERSAL_STEPS = 9;
 const MAX_TRAVERSAL_COLUMNS = 20;
@@ -68,7 +69,7 @@ async function generate(model, n, seed, codes) {
 /** Slider bounds: the prior widened by half its width each side (±2 for Uniform(-1, 1)), as explorer.slider_range. */
 function sliderRange(code) {
   const margin = (code.high - code.low) / 2;
-  return [Math.max(-1000, code.low - margin), Math.min(1000, code.high + margin)];
+  return [Math.max(-MAX_ABS_VALUE, code.low - margin), Math.min(MAX_ABS_VALUE, code.high + margin)];
 }
 
 function label(code, index) {
@@ -114,9 +115,11 @@ function slider(code, name) {
   const [low, high] = sliderRange(code);
   const frag = document.createDocumentFragment();
   const input = document.createElement("input");
-  Object.assign(input, { type: "range", id: `code-${code.name}`, min: low, max: high, step: 0.01 });
+  // Bounds on the 0.01 grid, so the browser's step snapping keeps the app's values (rounded to 0.01) as they are.
+  const bounds = { min: Math.floor(low * 100) / 100, max: Math.ceil(high * 100) / 100 };
+  Object.assign(input, { type: "range", id: `code-${code.name}`, ...bounds, step: 0.01 });
   input.dataset.code = code.name;
-  input.value = String((code.low + code.high) / 2);
+  input.value = String(roundLikePython((code.low + code.high) / 2));  // explorer.default_codes, rounded as the app
   const out = document.createElement("output");
   out.value = formatNumber(Number(input.value));
   input.addEventListener("input", () => { out.value = formatNumber(Number(input.value)); });
@@ -209,7 +212,7 @@ function codesFromQuery(config, params) {
       if (Number.isInteger(index) && index >= 0 && index < code.size) codes[code.name] = index;
     } else {
       const value = raw.trim() === "" ? NaN : Number(raw);
-      if (Number.isFinite(value) && Math.abs(value) <= 1000) codes[code.name] = value;
+      if (Number.isFinite(value) && Math.abs(value) <= MAX_ABS_VALUE) codes[code.name] = value;
     }
   }
   return codes;
