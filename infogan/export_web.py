@@ -26,8 +26,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-from huggingface_hub.errors import HfHubHTTPError
-
 from . import __version__
 from .model import CONFIG_FILE, InfoGAN
 from .onnx_export import (
@@ -248,19 +246,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         exported = build_site(args.checkpoints, args.out, encoder=not args.no_encoder)
-        for m in exported:
-            print(f"{m.name}: {m.bytes / 1e6:.1f} MB, ONNX vs PyTorch max |diff| generator {m.generator_diff:.1e}"
-                  + (f", encoder {m.encoder_diff:.1e}" if not args.no_encoder else ""))  # fmt: skip
-        total = sum(p.stat().st_size for p in Path(args.out).rglob("*") if p.is_file())
-        print(f"wrote {args.out} ({total / 1e6:.1f} MB); serve it with `python -m http.server -d {args.out}`")
-        if args.push_to_space:
-            print(f"pushed: {push_to_space(args.out, args.push_to_space, private=args.private)}")
     except (FileNotFoundError, ValueError, ParityError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except HfHubHTTPError as err:
-        print(f"error: the site is built in {args.out}, but the push failed: {err}", file=sys.stderr)
-        return 1
+    for m in exported:
+        print(f"{m.name}: {m.bytes / 1e6:.1f} MB, ONNX vs PyTorch max |diff| generator {m.generator_diff:.1e}"
+              + (f", encoder {m.encoder_diff:.1e}" if not args.no_encoder else ""))  # fmt: skip
+    total = sum(p.stat().st_size for p in Path(args.out).rglob("*") if p.is_file())
+    print(f"wrote {args.out} ({total / 1e6:.1f} MB); preview it with `python -m http.server -d {args.out}`")
+    if args.push_to_space:
+        try:
+            print(f"pushed: {push_to_space(args.out, args.push_to_space, private=args.private)}")
+        # Any failure here leaves a good local build: no token (an OSError), a bad id (ValueError), a refused upload
+        # (HfHubHTTPError) or no connection (the HTTP library's own error types) all get the same one-line advice.
+        except Exception as err:
+            print(f"error: the site is built in {args.out}, but the push to {args.push_to_space} failed: {err}. "
+                  "Check the Space id (user/name), your login (`hf auth login`, or HF_TOKEN with write access) and "
+                  "the network, then run the command again", file=sys.stderr)  # fmt: skip
+            return 1
     return 0
 
 

@@ -180,6 +180,12 @@ def test_cli_builds_and_pushes_to_a_static_space(
     web.push_to_space(out, "alice/explorer")
     assert len(space.commits) == 2  # pushing again updates the existing Space
 
+    capsys.readouterr()
+    assert web.main([*args[:-1], "not a space id"]) == 1  # the build stands; the push fails with one clear line
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: the site is built in {out}, but the push to not a space id failed")
+    assert "Traceback" not in err and (out / "models.json").is_file()
+
 
 def test_cli_reports_a_missing_checkpoint_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
