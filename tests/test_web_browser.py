@@ -26,6 +26,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]  # fmt: skip
 MODELS = ("mnist", "celeba")
+# torch.randn's 16-wide kernel uses avx_mathfun.h's polynomials on x86 CPUs with AVX2 (AVX512 CPUs run the AVX2 kernel)
+TORCH_USES_AVX2_KERNEL = torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -175,12 +177,12 @@ def test_a_link_shows_the_image_the_gradio_app_draws(
 
 
 def test_latents_are_drawn_as_torch_draws_them(page: object, site_url: str) -> None:
-    """z, categories and continuous priors for many seeds, for noise sizes on both of torch's randn paths."""
+    """z, categories and continuous priors for many seeds and noise sizes on both of torch's randn paths."""
     open_view(page, site_url)
     for noise_dim in (62, 100, 17, 8):  # >= 16: 16-wide Box-Muller with a redone tail; < 16: cached double path
         spec = LatentSpec(noise_dim, (CategoricalCode("digit", 10), ContinuousCode("a"), ContinuousCode("b", -0.5, 3)))
         model = InfoGAN(tiny_config(latent=spec))
-        seeds = [0, 1, 2, 3, 42, 999, 123456, 2**31 - 1]
+        seeds = [*range(40), 999, 123456, 2**31 - 1]
         drawn = page.evaluate(
             """([latent, seeds]) => seeds.map((seed) => {
                  const v = window.infogan.latentValues(latent, 3, seed);
@@ -193,8 +195,10 @@ def test_latents_are_drawn_as_torch_draws_them(page: object, site_url: str) -> N
             for name in ("a", "b"):
                 assert torch.equal(torch.tensor(values[name], dtype=torch.float32), expected[name])
             z = torch.tensor(values["z"], dtype=torch.float32).view(3, noise_dim)
-            # log/sin/cos in float32 differ between libm and torch's SIMD polynomials by a few ulps
-            torch.testing.assert_close(z, expected["z"], rtol=0, atol=4e-6)
+            if TORCH_USES_AVX2_KERNEL:  # the polynomials torch_rng.js reproduces
+                assert torch.equal(z, expected["z"]), (seed, (z - expected["z"]).abs().max())
+            else:  # torch's C-library log/sin/cos: about 1e-6 apart
+                torch.testing.assert_close(z, expected["z"], rtol=0, atol=4e-6)
 
 
 def test_slider_menu_seed_and_model_rerender_without_leaving_127_0_0_1(
