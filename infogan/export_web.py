@@ -58,8 +58,9 @@ class ExportedModel:
 
 
 def model_name(source: str) -> str:
-    """The name a checkpoint gets in the page: its folder name, or the repo name of a Hub id (as the Gradio app)."""
-    return Path(source.rstrip("/")).name
+    """The name a model gets in the page and its links, as in the Gradio app (`ModelRegistry`): a local checkpoint
+    is named by its folder (`checkpoints/mnist` -> "mnist"), a Hub model by its repo id ("user/name")."""
+    return Path(source).name if Path(source).is_dir() else source
 
 
 def build_site(sources: Sequence[str], out: str | Path, encoder: bool = True) -> list[ExportedModel]:

@@ -187,6 +187,19 @@ def test_cli_builds_and_pushes_to_a_static_space(
     assert "Traceback" not in err and (out / "models.json").is_file()
 
 
+def test_a_hub_model_is_named_by_its_repo_id_as_in_the_app(
+    hub: HubStandIn,  # noqa: F811
+    checkpoints: Path,
+    tmp_path: Path,
+) -> None:
+    InfoGAN.from_pretrained(checkpoints / "shapes").push_to_hub("alice/tiny-infogan")
+    out = tmp_path / "site"
+    web.build_site(["alice/tiny-infogan"], out, encoder=False)
+    entry = json.loads((out / "models.json").read_text())["models"][0]
+    assert entry["name"] == "alice/tiny-infogan"  # explorer.ModelRegistry names Hub models the same way
+    assert entry["generator"] == "models/alice/tiny-infogan/generator.onnx" and (out / entry["generator"]).is_file()
+
+
 def test_cli_reports_a_missing_checkpoint_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
