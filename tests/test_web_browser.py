@@ -105,6 +105,12 @@ def wait_for_render(page: object, after: int) -> None:
     page.wait_for_function("!window.infogan.busy()", timeout=15_000)
 
 
+def share_link(page: object) -> str:
+    """The view's link: "Link to this view" at once, and the address bar once input pauses (checked to agree)."""
+    page.wait_for_function("location.search === document.querySelector('#share').search", timeout=5_000)
+    return page.evaluate("location.search")
+
+
 def canvas_pixels(page: object) -> np.ndarray:
     """The #generated canvas as (H, W, 3) bytes."""
     data = page.evaluate(
@@ -166,7 +172,7 @@ def test_a_link_shows_the_image_the_gradio_app_draws(
     categorical, continuous_values = explorer.controls_from_codes(registry.get(name), state.codes)
     shown = page.eval_on_selector_all("#codes [data-code]", "els => els.map(e => Number(e.value))")
     assert shown == categorical + continuous_values
-    shared = page.evaluate("location.search")  # the page's own share link for what it shows
+    shared = share_link(page)  # the page's own share link for what it shows
     got = canvas_pixels(page)
     for link_opened in (query, shared):  # the link the page was given, and the one it shows for its image
         expected = app_pixels(registry, link_opened)
@@ -224,14 +230,36 @@ def test_slider_menu_seed_and_model_rerender_without_leaving_127_0_0_1(
     assert not np.array_equal(dragged, first)
     assert renders(page) >= count + 2  # redrawn during the drag, not only at the end
 
+    # a burst of 50 slider inputs updates the address bar once, after it (browsers rate-limit replaceState)
+    share_link(page)
+    updates = page.evaluate(
+        """async (selector) => {
+             let updates = 0;
+             const replace = history.replaceState.bind(history);
+             history.replaceState = (...args) => { updates++; return replace(...args); };
+             const slider = document.querySelector(selector);
+             for (let i = 0; i < 50; i++) {
+               slider.value = String(-1 + i / 25);
+               slider.dispatchEvent(new Event("input", { bubbles: true }));
+               await new Promise((resolve) => setTimeout(resolve, 5));
+             }
+             await new Promise((resolve) => setTimeout(resolve, 1000));
+             history.replaceState = replace;
+             return updates;
+           }""",
+        slider,
+    )
+    assert updates == 1
+    dragged = canvas_pixels(page)
+
     # pick another category in the menu
     count = renders(page)
     page.select_option(f'[data-code="{menu.name}"]', label=menu.label_of(3))
     wait_for_render(page, count)
     picked = canvas_pixels(page)
     assert not np.array_equal(picked, dragged)
-    assert urlencode({menu.name: menu.label_of(3)}) in page.evaluate("location.search")
-    np.testing.assert_allclose(picked, app_pixels(registry, page.evaluate("location.search")), atol=1)
+    assert urlencode({menu.name: menu.label_of(3)}) in share_link(page)
+    np.testing.assert_allclose(picked, app_pixels(registry, share_link(page)), atol=1)
 
     # the traversal grid follows the code picked for it
     page.select_option("#traverse-code", first_slider.name)

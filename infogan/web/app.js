@@ -13,6 +13,7 @@ const MAX_ABS_VALUE = 10;  // continuous values allowed (ContinuousCode.max_abs_
 const TRAVERSAL_ROWS = 6;
 const TRAVERSAL_STEPS = 9;
 const MAX_TRAVERSAL_COLUMNS = 20;
+const ADDRESS_DELAY_MS = 300;  // the address bar follows the view once input pauses this long
 const MAX_GRID_WIDTH = 720;  // the traversal canvas' width in CSS pixels at most (less on a phone)
 
 const $ = (id) => document.getElementById(id);
@@ -218,10 +219,20 @@ function codesFromQuery(config, params) {
   return codes;
 }
 
+let addressTimer = null;
+/** The "Link to this view" anchor at once; the address bar once input pauses (browsers limit replaceState calls:
+ * Safari throws after 100 in 30 s, which a drag would reach in seconds). */
 function updateLink(view) {
   const query = shareQuery(view);
   $("share").href = query;
-  history.replaceState(null, "", query);
+  clearTimeout(addressTimer);
+  addressTimer = setTimeout(() => {
+    try {
+      history.replaceState(null, "", query);
+    } catch {
+      // rate-limited: the anchor still holds the link
+    }
+  }, ADDRESS_DELAY_MS);
 }
 
 // ---- drawing -------------------------------------------------------------------------------------------------------
