@@ -4,6 +4,7 @@ It speaks just enough of the protocol of huggingface_hub 2.x (read from its `hf_
 `file_download.py`) to push a model folder and download files back, and records what arrived so tests can check it:
 
     POST /api/repos/create                          create_repo            -> {"url": ...}; 409 if it exists
+                                                    (a Space must name its SDK, as on the Hub; type and SDK are kept)
     POST /api/validate-yaml                         README.md front matter -> {"errors": [], "warnings": []}
     POST /api/{type}s/{ns}/{name}/preupload/{rev}   upload modes           -> every file "regular" (no LFS, no Xet)
     POST /api/{type}s/{ns}/{name}/commit/{rev}      NDJSON commit          -> base64 "file" entries are stored
@@ -41,6 +42,8 @@ class Repo:
 
     files: dict[str, bytes] = field(default_factory=dict)
     commits: list[dict[str, Any]] = field(default_factory=list)
+    type: str = "model"  # "model", "dataset" or "space"
+    sdk: str | None = None  # a Space's SDK ("static", "gradio", ...)
 
     @property
     def head(self) -> str:
@@ -85,12 +88,15 @@ class HubStandIn:
         name, organization = payload.get("name"), payload.get("organization")
         if not name or not organization:  # the client always sends both for an explicit "user/name" id
             return _json(400, {"error": f"create_repo needs name and organization, got {payload}"})
-        repo_id = f"{organization}/{name}"
+        repo_id, repo_type, sdk = f"{organization}/{name}", payload.get("type", "model"), payload.get("sdk")
+        if repo_type == "space" and sdk not in ("gradio", "docker", "static"):
+            return _json(400, {"error": f"a Space needs sdk 'gradio', 'docker' or 'static', got {sdk!r}"})
+        url = f"{self.url}/spaces/{repo_id}" if repo_type == "space" else f"{self.url}/{repo_id}"
         with self._lock:
             if repo_id in self.repos:
-                return _json(409, {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"})
-            self.repos[repo_id] = Repo()
-        return _json(200, {"url": f"{self.url}/{repo_id}", "name": repo_id})
+                return _json(409, {"error": f"You already created this {repo_type} repo", "url": url})
+            self.repos[repo_id] = Repo(type=repo_type, sdk=sdk)
+        return _json(200, {"url": url, "name": repo_id})
 
     def validate_yaml(self, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         content = payload.get("content", "")
