@@ -115,7 +115,7 @@ def test_evaluate_cli_writes_matched_labels_and_metrics(
     model.save_pretrained(tmp_path)
     labelled = synthetic_shapes(60, seed=4)
     monkeypatch.setattr(evaluate_cli, "load_dataset", lambda *args, **kwargs: labelled)
-    args = [str(tmp_path), "--dataset", "mnist", "--generated", "32", "--write-labels", "--threads", "1"]
+    args = [str(tmp_path), "--dataset", "mnist", "--generated", "32", "--write-labels", "--threads", "1", "--no-purity"]
     assert evaluate_cli.main(args) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["test_set_name"] == "MNIST test split" and printed["test_set"]["shape"]["images"] == 60
@@ -128,6 +128,29 @@ def test_evaluate_cli_writes_matched_labels_and_metrics(
     )
     assert "## Measured metrics" in (tmp_path / "README.md").read_text()
     assert torch.equal(updated.generate(2, seed=0), model.generate(2, seed=0)), "weights must be untouched"
+
+
+def test_evaluate_cli_names_categories_after_what_they_draw(
+    model: InfoGAN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With purity (the default), labels come from a reference classifier reading each category's samples."""
+    model.save_pretrained(tmp_path)
+    labelled = synthetic_shapes(200, seed=4)
+    monkeypatch.setattr(evaluate_cli, "load_dataset", lambda *args, **kwargs: labelled)
+    args = [str(tmp_path), "--dataset", "mnist", "--generated", "32", "--write-labels", "--threads", "1"]
+    assert evaluate_cli.main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    rows = printed["category_purity"]["shape"]
+    assert len(rows) == 3 and all(0 < row["purity"] <= 1 for row in rows)
+    assert 0 <= printed["reference_classifier_test_accuracy"] <= 1
+    updated = InfoGAN.from_pretrained(tmp_path)
+    labels = updated.config.latent.code("shape").labels
+    assert len(set(labels)) == 3  # unique even when two categories draw the same class
+    for label, row in zip(labels, rows, strict=True):
+        assert label.startswith(row["label"])
+        assert label.endswith("?") == (row["purity"] < 0.6) or "(" in label
+    assert updated.config.metadata["category_purity"] == {"shape": [row["purity"] for row in rows]}
+    assert "What each `shape` category draws" in (tmp_path / "README.md").read_text()
 
 
 def test_annotate_cli_renames_codes_and_sets_labels(model: InfoGAN, tmp_path: Path) -> None:
