@@ -1,6 +1,8 @@
 """Train an InfoGAN: `python train.py --preset mnist --data-dir ../shared/data --out runs/mnist`.
 
 Kill it any time; `--resume` continues from the last checkpoint exactly (same batches, same noise).
+Several processes (GPUs, nodes): `torchrun --nproc_per_node N train.py ...` or `accelerate launch train.py ...`;
+--batch-size stays the global batch (see docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ OVERRIDABLE = (
     "gan_loss",
     "seed",
     "device",
+    "mixed_precision",
+    "compile",
     "log_every",
     "sample_every",
     "checkpoint_every",
@@ -82,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gan-loss", choices=["bce", "hinge"], help="adversarial loss")
     parser.add_argument("--seed", type=int, help="seed for weights, data order and latent samples")
     parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16"],
+        help="bf16 autocast on CUDA with fp32 weights (default: the preset's, else no; CPU: no)",
+    )
+    parser.add_argument(
+        "--compile", action="store_true", default=None, help="torch.compile the networks (worth it on GPUs)"
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--log-every", type=int, help="steps between log lines")
     parser.add_argument("--sample-every", type=int, help="steps between sample/traversal grids")
@@ -118,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             eval_data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels,
                                      split="test")  # fmt: skip
         trainer = Trainer(model_config, config, data, args.out, eval_data=eval_data, resume=args.resume)
-        print(f"training {preset.name} on {config.dataset} ({len(data)} images) on {trainer.device}, "
-              f"{torch.get_num_threads()} threads, {config.steps} steps → {args.out}", file=sys.stderr)  # fmt: skip
+        main = trainer.parallel.is_main
+        processes = f" × {trainer.parallel.world_size} processes" if trainer.parallel.world_size > 1 else ""
+        if main:
+            print(f"training {preset.name} on {config.dataset} ({len(data)} images) on {trainer.device}{processes}, "
+                  f"{torch.get_num_threads()} threads, {config.steps} steps → {args.out}", file=sys.stderr)  # fmt: skip
         model = trainer.train()
     except (ValueError, FileNotFoundError, FileExistsError, TrainingDivergedError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -127,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with --resume (last checkpoint in {args.out})", file=sys.stderr)
         return 130
+    if not main:
+        return 0
     print(f"done: model in {args.out}/model", file=sys.stderr)
     if args.push_to_hub:
         try:
