@@ -31,7 +31,7 @@ from .augment import augment, parse_policy
 from .config import InfoGANConfig
 from .data import DATASETS, ImageData
 from .devices import describe_hardware
-from .distributed import Parallel
+from .distributed import MIXED_PRECISION, Parallel
 from .evaluate import categorical_information, categorical_metrics
 from .losses import GAN_LOSSES, info_loss
 from .model import InfoGAN
@@ -100,6 +100,8 @@ class TrainConfig:
             parse_policy(getattr(self, name))  # ValueError naming an unknown op
         if not isinstance(self.ema_decay, (int, float)) or not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must lie in [0, 1) (0 = off; 0.999 is typical), got {self.ema_decay!r}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if not isinstance(self.compile, bool):
             raise ValueError(f"compile must be true or false, got {self.compile!r}")
         if self.gan_loss not in GAN_LOSSES:
