@@ -20,6 +20,7 @@ step (see docs/distributed.md):
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 
@@ -42,6 +43,12 @@ class Parallel:
     def __init__(self, device: str = "auto", mixed_precision: str = "no", compile: bool = False) -> None:
         if mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {mixed_precision!r}")
+        launcher_precision = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+        if launcher_precision != "no":
+            raise ValueError(
+                f"accelerate launch set mixed precision {launcher_precision!r}; this trainer does its own: launch with "
+                "--mixed_precision no (or an accelerate config without it) and pass --mixed-precision bf16 to train.py"
+            )
         # device_placement=False: we move tensors ourselves, so `--device cuda:1` or mps keep working in one process.
         # Mixed precision is our own autocast (below), not Accelerate's: its version patches each module's forward,
         # which would follow the weights into saved and exported models.
@@ -49,6 +56,7 @@ class Parallel:
         self.accelerator = Accelerator(
             cpu=device == "cpu" or (device == "auto" and not torch.cuda.is_available()),
             device_placement=False,
+            mixed_precision="no",
             kwargs_handlers=[DistributedDataParallelKwargs(broadcast_buffers=False)],
         )
         self.world_size = self.accelerator.num_processes

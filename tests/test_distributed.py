@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,9 @@ from PIL import Image
 
 import train
 from infogan import InfoGAN
+from infogan.data import ImageData
 from infogan.distributed import Parallel
-from infogan.trainer import STATE_FILE
+from infogan.trainer import STATE_FILE, TrainConfig, Trainer
 from tests.conftest import REPO_ROOT, synthetic_shapes, tiny_config
 from tests.ddp_worker import make_trainer, record_gradients
 
@@ -114,3 +116,25 @@ def test_bf16_needs_cuda() -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match="needs CUDA"):
         Parallel("cpu", mixed_precision="bf16")
+
+
+def test_bf16_runner_keeps_fp32_weights_gradients_and_outputs() -> None:
+    parallel = Parallel("cpu")
+    parallel.bf16 = True  # CPU autocast stands in for CUDA's (Parallel refuses bf16 on CPU for speed, not correctness)
+    layer = torch.nn.Linear(4, 3)
+    out = parallel.runner(layer)(torch.randn(2, 4))
+    assert out.dtype == torch.float32 and layer.weight.dtype == torch.float32
+    out.sum().backward()
+    assert layer.weight.grad is not None and layer.weight.grad.dtype == torch.float32
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager(shapes: ImageData, tmp_path: Path) -> None:
+    """--compile: the same losses as eager (up to kernel rounding), through the requires_grad toggling of each step."""
+    config = TrainConfig(dataset="folder", steps=3, batch_size=16, log_every=1, sample_every=10**6,
+                         checkpoint_every=10**6)  # fmt: skip
+    losses = []
+    for compile in (False, True):
+        trainer = Trainer(tiny_config(), replace(config, compile=compile), shapes, tmp_path / str(compile))
+        losses.append([trainer.train_step(trainer.next_batch())["d_loss"] for _ in range(config.steps)])
+    assert losses[0] == pytest.approx(losses[1], abs=1e-4)
