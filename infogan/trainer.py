@@ -461,8 +461,9 @@ class Trainer:
             self.ema_generator.load_state_dict(state["ema_generator"])
         self.order, self.position = state["order"].cpu(), state["position"]
         self.step, self.elapsed = state["step"], state["elapsed"]
-        self._truncate_log()
-        tqdm.write(f"resumed {self.out_dir} at step {self.step}")
+        if self.parallel.is_main:  # process 0 owns the run folder
+            self._truncate_log()
+            tqdm.write(f"resumed {self.out_dir} at step {self.step}")
 
     def _truncate_log(self) -> None:
         """Drop log lines written after the checkpoint we resume from: those steps are about to be redone."""
