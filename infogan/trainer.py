@@ -203,7 +203,7 @@ class Trainer:
         # The whole global batch of latents, then this process's rows: the generator stays in step on every process.
         latents = spec.sample(cfg.batch_size, generator=self.latent_rng)
         codes = {k: v[self.rows].to(self.device) for k, v in latents.items()}
-        fake = self.train_nets["generator"](spec.to_generator_input(codes))  # (B, C, H, W)
+        fake = self.train_nets["generator"](spec.to_generator_input(codes))  # (B / processes, C, H, W)
 
         # -- discriminator side: D learns real vs fake; Q (and the trunk under it) learns to read the codes back
         nets = self.train_nets
