@@ -15,9 +15,9 @@ from tests.conftest import synthetic_shapes, tiny_config
 
 # lr = 0: the weights stay put, so a one-process reference can recompute each process's gradients for every step.
 # Different D and Q augmentations make the trunk run three times in the D/Q pass; the EMA runs after each G step.
-CONFIG = TrainConfig(dataset="folder", steps=3, batch_size=16, lr_g=0.0, lr_d=0.0, augment="translation,cutout",
-                     q_augment="translation", ema_decay=0.9, log_every=10**6, sample_every=10**6,
-                     checkpoint_every=10**6)  # fmt: skip
+CONFIG = TrainConfig(dataset="folder", device="cpu", steps=3, batch_size=16, lr_g=0.0, lr_d=0.0,
+                     augment="translation,cutout", q_augment="translation", ema_decay=0.9, log_every=10**6,
+                     sample_every=10**6, checkpoint_every=10**6)  # fmt: skip
 
 
 def record_gradients(trainer: Trainer) -> list[list[torch.Tensor]]:

@@ -77,7 +77,7 @@ def read_losses(out: Path) -> list[list[float]]:
 def test_two_processes_match_one_and_resume_in_one(tmp_path: Path) -> None:
     preset, images = write_tiny_run_inputs(tmp_path)
     common = ["--preset", str(preset), "--data-dir", str(images), "--steps", "6", "--log-every", "1",
-              "--sample-every", "6", "--checkpoint-every", "3", "--threads", "1"]  # fmt: skip
+              "--sample-every", "6", "--checkpoint-every", "3", "--threads", "1", "--device", "cpu"]  # fmt: skip
     torchrun("train.py", *common, "--out", str(tmp_path / "two"))
     assert train.main([*common, "--out", str(tmp_path / "one")]) == 0
 
