@@ -1,6 +1,8 @@
 """Train an InfoGAN: `python train.py --preset mnist --data-dir ../shared/data --out runs/mnist`.
 
 Kill it any time; `--resume` continues from the last checkpoint exactly (same batches, same noise).
+Several processes (GPUs, nodes): `torchrun --nproc_per_node N train.py ...` or `accelerate launch train.py ...`;
+--batch-size stays the global batch (see docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ OVERRIDABLE = (
     "gan_loss",
     "seed",
     "device",
+    "mixed_precision",
+    "compile",
     "log_every",
     "sample_every",
     "checkpoint_every",
@@ -88,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gan-loss", choices=["bce", "hinge"], help="adversarial loss")
     parser.add_argument("--seed", type=int, help="seed for weights, data order and latent samples")
     parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--mixed-precision",
+        choices=["no", "bf16"],
+        help="bf16 autocast on CUDA with fp32 weights (default: the preset's, else no; CPU: no)",
+    )
+    parser.add_argument(
+        "--compile", action="store_true", default=None, help="torch.compile the networks (worth it on GPUs)"
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--log-every", type=int, help="steps between log lines")
     parser.add_argument("--sample-every", type=int, help="steps between sample/traversal grids")
@@ -133,10 +145,15 @@ def main(argv: list[str] | None = None) -> int:
                                      split="test")  # fmt: skip
         if args.candidates > 1:
             model = _train_candidates(args, model_config, config, data, eval_data)
+            main = True  # --candidates runs in one process (see _train_candidates)
         else:
             trainer = Trainer(model_config, config, data, args.out, eval_data=eval_data, resume=args.resume)
-            print(f"training {preset.name} on {config.dataset} ({len(data)} images) on {trainer.device}, "
-                  f"{torch.get_num_threads()} threads, {config.steps} steps → {args.out}", file=sys.stderr)  # fmt: skip
+            main = trainer.parallel.is_main
+            processes = f" × {trainer.parallel.world_size} processes" if trainer.parallel.world_size > 1 else ""
+            if main:
+                print(f"training {preset.name} on {config.dataset} ({len(data)} images) on {trainer.device}"
+                      f"{processes}, {torch.get_num_threads()} threads, {config.steps} steps → {args.out}",
+                      file=sys.stderr)  # fmt: skip
             model = trainer.train()
     except (ValueError, FileNotFoundError, FileExistsError, TrainingDivergedError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -144,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue with --resume (last checkpoint in {args.out})", file=sys.stderr)
         return 130
+    if not main:
+        return 0
     print(f"done: model in {args.out}/model", file=sys.stderr)
     if args.push_to_hub:
         try:
@@ -166,9 +185,14 @@ def _train_candidates(
     eval_data: ImageData | None,
 ) -> InfoGAN:
     """`--candidates K`: label-free restarts (infogan.selection); the chosen run's model is copied to OUT/model."""
+    import os
     import shutil
 
     from infogan.selection import train_with_selection
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError("--candidates trains its candidates one after another in one process; run it without "
+                         "torchrun/accelerate launch")  # fmt: skip
 
     select_at = args.select_at or config.steps // 2
     print(f"training {args.candidates} candidates for {select_at} steps each, then the best to {config.steps} "

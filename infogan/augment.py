@@ -16,21 +16,30 @@ A policy is a comma-separated list of ops, each optionally with a strength: "tra
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 
+
+class Rows(NamedTuple):
+    """Draw random parameters for `total` images, apply those of rows `mine` (see `augment`)."""
+
+    total: int
+    mine: slice
+
+
 DEFAULT_STRENGTH = {"translation": 0.125, "cutout": 0.5, "color": 1.0}
 
 
-def _translation(x: torch.Tensor, ratio: float, generator: torch.Generator | None) -> torch.Tensor:
+def _translation(x: torch.Tensor, ratio: float, generator: torch.Generator | None, rows: Rows) -> torch.Tensor:
     """Shift each image by up to ±ratio·size pixels in x and y (zero padding); integer shifts, no blurring."""
     b, _, h, w = x.shape
     sh, sw = round(h * ratio), round(w * ratio)
     if sh == 0 and sw == 0:
         return x
-    dy = torch.randint(-sh, sh + 1, (b, 1, 1), generator=generator).to(x.device)
-    dx = torch.randint(-sw, sw + 1, (b, 1, 1), generator=generator).to(x.device)
+    dy = torch.randint(-sh, sh + 1, (rows.total, 1, 1), generator=generator)[rows.mine].to(x.device)
+    dx = torch.randint(-sw, sw + 1, (rows.total, 1, 1), generator=generator)[rows.mine].to(x.device)
     ys = torch.arange(h, device=x.device).view(1, h, 1) + dy  # (B, H, 1) source row for each target row
     xs = torch.arange(w, device=x.device).view(1, 1, w) + dx  # (B, 1, W)
     padded = F.pad(x, (1, 1, 1, 1))  # index 0 and size+1 are the zero border
@@ -41,24 +50,23 @@ def _translation(x: torch.Tensor, ratio: float, generator: torch.Generator | Non
     return flat.gather(2, index).view_as(x)
 
 
-def _cutout(x: torch.Tensor, ratio: float, generator: torch.Generator | None) -> torch.Tensor:
+def _cutout(x: torch.Tensor, ratio: float, generator: torch.Generator | None, rows: Rows) -> torch.Tensor:
     """Zero one random square of side ratio·size per image (DiffAugment's cutout)."""
-    b, _, h, w = x.shape
+    _, _, h, w = x.shape
     ch, cw = max(1, round(h * ratio)), max(1, round(w * ratio))
-    top = torch.randint(0, h - ch + 1, (b, 1, 1), generator=generator).to(x.device)
-    left = torch.randint(0, w - cw + 1, (b, 1, 1), generator=generator).to(x.device)
+    top = torch.randint(0, h - ch + 1, (rows.total, 1, 1), generator=generator)[rows.mine].to(x.device)
+    left = torch.randint(0, w - cw + 1, (rows.total, 1, 1), generator=generator)[rows.mine].to(x.device)
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     inside = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)  # (B, H, W)
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
-def _color(x: torch.Tensor, strength: float, generator: torch.Generator | None) -> torch.Tensor:
+def _color(x: torch.Tensor, strength: float, generator: torch.Generator | None, rows: Rows) -> torch.Tensor:
     """Random brightness, saturation and contrast (DiffAugment's ranges, rescaled to images in [0, 1])."""
-    b = x.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
-        u = torch.rand(b, 1, 1, 1, generator=generator).to(x.device)
+        u = torch.rand(rows.total, 1, 1, 1, generator=generator)[rows.mine].to(x.device)
         return low + (high - low) * u
 
     x = x + strength * uniform(-0.25, 0.25)  # brightness (±0.5 on DiffAugment's [-1, 1] scale)
@@ -68,7 +76,7 @@ def _color(x: torch.Tensor, strength: float, generator: torch.Generator | None) 
     return mean + (x - mean) * (1 + strength * uniform(-0.5, 0.5))  # contrast ×[0.5, 1.5]
 
 
-OPS: dict[str, Callable[[torch.Tensor, float, torch.Generator | None], torch.Tensor]] = {
+OPS: dict[str, Callable[[torch.Tensor, float, torch.Generator | None, Rows], torch.Tensor]] = {
     "translation": _translation,
     "cutout": _cutout,
     "color": _color,
@@ -92,8 +100,21 @@ def parse_policy(policy: str) -> list[tuple[str, float]]:
     return ops
 
 
-def augment(images: torch.Tensor, policy: str, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Apply `policy` to a batch (B, C, H, W); an empty policy returns the batch unchanged. Differentiable."""
+def augment(
+    images: torch.Tensor,
+    policy: str,
+    generator: torch.Generator | None = None,
+    global_batch: int | None = None,
+    first_row: int = 0,
+) -> torch.Tensor:
+    """Apply `policy` to a batch (B, C, H, W); an empty policy returns the batch unchanged. Differentiable.
+
+    In multi-process training `images` are rows [first_row, first_row + B) of a global batch: the random parameters
+    are drawn for the whole `global_batch` and this process keeps its rows, so every process's generator stays in
+    step and the draws are those of a one-process run.
+    """
+    total = len(images) if global_batch is None else global_batch
+    rows = Rows(total, slice(first_row, first_row + len(images)))
     for name, strength in parse_policy(policy):
-        images = OPS[name](images, strength, generator)
+        images = OPS[name](images, strength, generator, rows)
     return images

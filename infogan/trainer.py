@@ -5,10 +5,15 @@ Run folder layout (`out_dir`):
     samples/                sample and traversal grids every `sample_every` steps (fixed seed: comparable)
     model/                  the latest checkpoint as a Hub-ready folder (config.json, model.safetensors, README.md)
     training_state.pt       weights + optimisers + RNG + data position: everything `--resume` needs
+
+Under `torchrun`/`accelerate launch` every process runs this loop on its rows of each global batch (see
+infogan.distributed); process 0 alone writes the run folder, and everything in it is global, whatever the number of
+processes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -25,7 +30,8 @@ from tqdm.auto import tqdm
 from .augment import augment, parse_policy
 from .config import InfoGANConfig
 from .data import DATASETS, ImageData
-from .devices import describe_hardware, resolve_device
+from .devices import describe_hardware
+from .distributed import MIXED_PRECISION, Parallel
 from .evaluate import categorical_information, categorical_metrics
 from .losses import GAN_LOSSES, info_loss
 from .model import InfoGAN
@@ -61,6 +67,9 @@ class TrainConfig:
     gan_loss: str = "bce"  # "bce" (the paper's) or "hinge" (SNGAN/BigGAN); see losses.GAN_LOSSES
     seed: int = 0
     device: str = "auto"
+    # bf16 autocast on CUDA (weights and optimiser state stay fp32); "no" on CPU, where bf16 is slower.
+    mixed_precision: str = "no"
+    compile: bool = False  # torch.compile the networks: faster steps on GPU after a compile of a minute or so
     log_every: int = 50
     sample_every: int = 500
     checkpoint_every: int = 500
@@ -91,6 +100,10 @@ class TrainConfig:
             parse_policy(getattr(self, name))  # ValueError naming an unknown op
         if not isinstance(self.ema_decay, (int, float)) or not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must lie in [0, 1) (0 = off; 0.999 is typical), got {self.ema_decay!r}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be true or false, got {self.compile!r}")
         if self.gan_loss not in GAN_LOSSES:
             raise ValueError(f"gan_loss must be one of {sorted(GAN_LOSSES)}, got {self.gan_loss!r}")
 
@@ -118,7 +131,12 @@ class Trainer:
         if tuple(data.images.shape[1:]) != expected:
             raise ValueError(f"data images have shape {tuple(data.images.shape[1:])}, the model needs {expected}")
         self.config, self.out_dir = config, Path(out_dir)
-        self.device = resolve_device(config.device)
+        self.parallel = Parallel(config.device, config.mixed_precision, config.compile)
+        self.rows = self.parallel.rows(config.batch_size)  # this process's rows of every global batch
+        if self.rows.stop - self.rows.start < 2:
+            raise ValueError(f"batch_size {config.batch_size} leaves fewer than 2 images per process "
+                             f"({self.parallel.world_size} processes); batch norm needs at least 2")  # fmt: skip
+        self.device = self.parallel.device
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes every step: let cuDNN pick its fastest kernels
         self.eval_data = eval_data
@@ -148,6 +166,22 @@ class Trainer:
             raise FileExistsError(
                 f"{self.out_dir} already holds a run ({STATE_FILE}); pass --resume to continue it or choose a new --out"
             )
+        self._prepare_networks()
+
+    def _prepare_networks(self) -> None:
+        """The callables the step trains through: DDP-wrapped when several processes run, compiled if asked.
+
+        Each backward pass must reduce exactly the parameters it gave gradients to. D, Q and the trunk are wrapped
+        for the D/Q pass (the trunk runs 2-3 times in it; DDP reduces once, in the backward); G is wrapped for the G
+        pass. The G pass runs the frozen D side *unwrapped*: a DDP forward there would wait for gradients that never
+        come (requires_grad is off) and fail the next step.
+        """
+        m = self.model
+        nets = self.parallel.prepare(m.generator, m.trunk, m.d_head, m.q_head, self.opt_d, self.opt_g)
+        *trained, self.opt_d, self.opt_g = nets
+        run = self.parallel.runner
+        self.train_nets = dict(zip(("generator", "trunk", "d_head", "q_head"), map(run, trained), strict=True))
+        self.frozen_nets = {name: run(getattr(m, name)) for name in ("trunk", "d_head", "q_head")}
 
     # ---- one optimisation step ----------------------------------------------------------------------------------
 
@@ -157,54 +191,64 @@ class Trainer:
         if self.position + b > len(self.order):
             self.order = torch.randperm(len(self.images), generator=self.data_rng)
             self.position = 0
-        idx = self.order[self.position : self.position + b].to(self.device)
+        idx = self.order[self.position : self.position + b][self.rows].to(self.device)  # this process's rows
         self.position += b
-        return self.images[idx].float().div_(255)  # (B, C, H, W) in [0, 1]
+        return self.images[idx].float().div_(255)  # (B / processes, C, H, W) in [0, 1]
 
     def train_step(self, real: torch.Tensor) -> dict[str, float]:
-        m, spec, cfg = self.model, self.model.config.latent, self.config
+        spec, cfg = self.model.config.latent, self.config
         lambdas = dict(lambda_categorical=cfg.lambda_categorical, lambda_continuous=cfg.lambda_continuous,
                        continuous_std=cfg.continuous_std)  # fmt: skip
         d_loss, g_loss = GAN_LOSSES[cfg.gan_loss]
-        codes = {k: v.to(self.device) for k, v in spec.sample(len(real), generator=self.latent_rng).items()}
-        fake = m.generator(spec.to_generator_input(codes))  # (B, C, H, W)
+        # The whole global batch of latents, then this process's rows: the generator stays in step on every process.
+        latents = spec.sample(cfg.batch_size, generator=self.latent_rng)
+        codes = {k: v[self.rows].to(self.device) for k, v in latents.items()}
+        fake = self.train_nets["generator"](spec.to_generator_input(codes))  # (B / processes, C, H, W)
 
         # -- discriminator side: D learns real vs fake; Q (and the trunk under it) learns to read the codes back
+        nets = self.train_nets
         _set_requires_grad(self.d_params, True)
-        fake_d_features, fake_q_features = self._fake_features(fake.detach())
-        real_logits = m.d_head(m.trunk(augment(real, cfg.augment, self.augment_rng)))
-        loss_d = d_loss(real_logits, m.d_head(fake_d_features))
-        info_d, _ = info_loss(spec, m.q_head(fake_q_features), codes, **lambdas)
+        fake_d_features, fake_q_features = self._fake_features(fake.detach(), nets)
+        real_logits = nets["d_head"](nets["trunk"](self._augment(real, cfg.augment)))
+        loss_d = d_loss(real_logits, nets["d_head"](fake_d_features))
+        info_d, _ = info_loss(spec, nets["q_head"](fake_q_features), codes, **lambdas)
         self.opt_d.zero_grad(set_to_none=True)
         (loss_d + info_d).backward()
         self.opt_d.step()
 
         # -- generator: fool D and make the codes recoverable; D-side weights are frozen (no wasted grads)
+        nets = self.frozen_nets
         _set_requires_grad(self.d_params, False)
-        fake_d_features, fake_q_features = self._fake_features(fake)
-        loss_g = g_loss(m.d_head(fake_d_features))
-        info_g, information = info_loss(spec, m.q_head(fake_q_features), codes, **lambdas)
+        fake_d_features, fake_q_features = self._fake_features(fake, nets)
+        loss_g = g_loss(nets["d_head"](fake_d_features))
+        info_g, information = info_loss(spec, nets["q_head"](fake_q_features), codes, **lambdas)
         self.opt_g.zero_grad(set_to_none=True)
         (loss_g + info_g).backward()
         self.opt_g.step()
         self._update_ema()
 
-        stats = {"d_loss": loss_d.item(), "g_loss": loss_g.item(), "info_loss": info_g.item()}
+        # Averaged over processes (one all-reduce), so every process logs and checks the same global numbers.
+        names = ["d_loss", "g_loss", "info_loss", *(f"info/{k}" for k in information)]
+        values = [loss_d.item(), loss_g.item(), info_g.item(), *information.values()]
+        stats = dict(zip(names, self.parallel.mean(values), strict=True))
         if not all(math.isfinite(v) for v in stats.values()):
             raise TrainingDivergedError(
                 f"non-finite loss at step {self.step + 1}: {stats}. The last good checkpoint is in {self.out_dir} "
                 f"(step {self._saved_step()}); resume it with --resume, e.g. with lower learning rates or λ."
             )
-        stats.update({f"info/{k}": v for k, v in information.items()})
         return stats
 
-    def _fake_features(self, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _fake_features(self, fake: torch.Tensor, nets: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Trunk features of generated images as D sees them and as Q sees them (one pass when the policies agree)."""
-        cfg, trunk = self.config, self.model.trunk
-        d_features = trunk(augment(fake, cfg.augment, self.augment_rng))
+        cfg, trunk = self.config, nets["trunk"]
+        d_features = trunk(self._augment(fake, cfg.augment))
         if cfg.q_augment == cfg.augment:
             return d_features, d_features
-        return d_features, trunk(augment(fake, cfg.q_augment, self.augment_rng))
+        return d_features, trunk(self._augment(fake, cfg.q_augment))
+
+    def _augment(self, images: torch.Tensor, policy: str) -> torch.Tensor:
+        """This process's rows of an augmented global batch: the draws are those of a one-process run."""
+        return augment(images, policy, self.augment_rng, self.config.batch_size, self.rows.start)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -248,13 +292,16 @@ class Trainer:
 
     def train(self) -> InfoGAN:
         """Train until `config.steps`, writing logs, previews and checkpoints; returns the trained model."""
-        cfg = self.config
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / "samples").mkdir(exist_ok=True)
+        cfg, main = self.config, self.parallel.is_main  # process 0 alone writes the run folder
+        if main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "samples").mkdir(exist_ok=True)
         window: dict[str, float] = {}
         window_steps, window_start = 0, time.perf_counter()
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="training", unit="step", dynamic_ncols=True)
-        with (self.out_dir / "log.jsonl").open("a", encoding="utf-8") as log:
+        bar = tqdm(
+            total=cfg.steps, initial=self.step, desc="training", unit="step", dynamic_ncols=True, disable=not main
+        )
+        with (self.out_dir / "log.jsonl").open("a", encoding="utf-8") if main else contextlib.nullcontext() as log:
             while self.step < cfg.steps:
                 t0 = time.perf_counter()
                 stats = self.train_step(self.next_batch())
@@ -264,6 +311,8 @@ class Trainer:
                     window[k] = window.get(k, 0.0) + v
                 window_steps += 1
                 bar.update(1)
+                if not main:
+                    continue
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     seconds = time.perf_counter() - window_start
                     record = {k: round(v / window_steps, 5) for k, v in window.items()}
@@ -281,6 +330,7 @@ class Trainer:
                     self.evaluate_on_labels(log)
                     self.save_checkpoint()
         bar.close()
+        self.parallel.wait_for_everyone()  # no process exits while process 0 still writes the last checkpoint
         _set_requires_grad(self.d_params, True)  # leave the model as a normal module, not mid-G-step
         return self.model
 
@@ -314,7 +364,9 @@ class Trainer:
             "steps": self.step,
             "epochs": round(self.images_seen / len(self.images), 2),
             "images_seen": self.images_seen,
-            "batch_size": cfg.batch_size,
+            "batch_size": cfg.batch_size,  # global: the images in one optimisation step, over all processes
+            "world_size": self.parallel.world_size,  # processes that trained the last stretch (DDP)
+            "mixed_precision": cfg.mixed_precision,
             "lr_g": cfg.lr_g,
             "lr_d": cfg.lr_d,
             "lambda_categorical": cfg.lambda_categorical,
@@ -384,7 +436,8 @@ class Trainer:
                 "start a new run in another --out folder"
             ) from None
         # Resuming means the same optimisation: only the length and the bookkeeping may change.
-        free = {"steps", "log_every", "sample_every", "checkpoint_every", "device", "code_notes"}
+        free = {"steps", "log_every", "sample_every", "checkpoint_every", "device", "mixed_precision", "compile",
+                "code_notes"}  # fmt: skip
         current = asdict(self.config)
         defaults = asdict(TrainConfig())  # runs saved before a setting existed used its default
         changed = sorted(k for k in current.keys() - free if saved_train.get(k, defaults[k]) != current[k])
@@ -408,8 +461,9 @@ class Trainer:
             self.ema_generator.load_state_dict(state["ema_generator"])
         self.order, self.position = state["order"].cpu(), state["position"]
         self.step, self.elapsed = state["step"], state["elapsed"]
-        self._truncate_log()
-        tqdm.write(f"resumed {self.out_dir} at step {self.step}")
+        if self.parallel.is_main:  # process 0 owns the run folder
+            self._truncate_log()
+            tqdm.write(f"resumed {self.out_dir} at step {self.step}")
 
     def _truncate_log(self) -> None:
         """Drop log lines written after the checkpoint we resume from: those steps are about to be redone."""

@@ -22,3 +22,16 @@ def test_train_speed_benchmark_prints_throughput_and_latency(capsys: pytest.Capt
     assert result["train_images_per_s"] > 0 and 0 < result["generate_p50_ms"] <= result["generate_p95_ms"]
     assert module.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
     assert module.percentile([1.0, 2.0], 95) == pytest.approx(1.95)
+
+
+def test_ddp_speed_worker_prints_global_throughput(capsys: pytest.CaptureFixture[str]) -> None:
+    """The part of benchmarks/ddp_speed.py each torchrun process runs, here as one process (no launcher)."""
+    spec = importlib.util.spec_from_file_location("ddp_speed", REPO_ROOT / "benchmarks" / "ddp_speed.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--worker", "--preset", str(FIXTURES / "tiny.json"), "--steps", "2", "--warmup", "1"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["processes"] == 1 and result["preset"] == "tiny" and result["images_per_s"] > 0
+    with pytest.raises(SystemExit, match="PROCESSESxTHREADS"):
+        module.main(["--runs", "2"])
