@@ -198,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default="data", help="folder holding the dataset (torchvision layout)")
     parser.add_argument("--generated", type=int, default=5000, help="generated images for information and R²")
     parser.add_argument("--points", type=int, default=POOL_POINTS,
-                        help="real images whose codes the disentanglement scores sample from (datasets with factors)")  # fmt: skip
+                        help="real images whose codes the disentanglement scores sample from "
+                             "(datasets with factors)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the disentanglement scores' sampling")
     parser.add_argument("--write-labels", action="store_true",
                         help="write the matched class names into the checkpoint's config as category labels, and "

@@ -139,7 +139,7 @@ def _metrics_table(metrics: dict[str, Any]) -> list[str]:
 def _disentanglement_table(scores: dict[str, Any], information: dict[str, dict[str, float]]) -> list[str]:
     """The three scores against ground-truth factors, and per code its mutual information with each factor."""
     lines = [
-        f"### Disentanglement against the ground-truth factors ({scores.get('dataset', '')})",
+        f"### Disentanglement against the ground-truth factors of {scores.get('dataset', 'the dataset')}",
         "",
         "| MIG | FactorVAE score | DCI disentanglement | DCI completeness | DCI informativeness (test accuracy) |",
         "|---|---|---|---|---|",
@@ -147,8 +147,8 @@ def _disentanglement_table(scores: dict[str, Any], information: dict[str, dict[s
                                                                 "dci_completeness", "dci_informativeness_test"))
         + " |",
         "",
-        f"Q's codes (categorical: argmax; continuous: predicted mean) on {scores.get('pool_images', '?')} real "
-        f"images, seed {scores.get('seed', '?')}; definitions and sample sizes of disentanglement_lib, DCI from "
+        f"Q's codes (categorical: argmax; continuous: predicted mean) on {_format(scores.get('pool_images', '?'))} "
+        f"real images, seed {scores.get('seed', '?')}; definitions and sample sizes of disentanglement_lib, DCI from "
         "random forests (see `infogan/disentanglement.py`). MIG per factor: "
         + ", ".join(f"{k} {_format(v)}" for k, v in scores.get("mig_per_factor", {}).items()) + ".",
     ]  # fmt: skip
@@ -168,6 +168,8 @@ def _example_codes(config: InfoGANConfig) -> dict[str, Any]:
 
 
 def _format(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (dict, list)):
