@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from .augment import augment, parse_policy
 from .config import InfoGANConfig
+from .contrastive import PairClassifier, contrastive_loss, sample_pairs
 from .data import DATASETS, ImageData
 from .devices import describe_hardware, resolve_device
 from .evaluate import categorical_information, categorical_metrics
@@ -59,6 +60,9 @@ class TrainConfig:
     # out the last steps' oscillation gives visibly cleaner samples at no training cost (Yazıcı et al. 2019).
     ema_decay: float = 0.0
     gan_loss: str = "bce"  # "bce" (the paper's) or "hinge" (SNGAN/BigGAN); see losses.GAN_LOSSES
+    # Weight of InfoGAN-CR's contrastive regulariser (infogan.contrastive; 0 = off, plain InfoGAN). It trains an extra
+    # pair classifier and costs one more generator pass per step, for codes that each change the image differently.
+    cr_weight: float = 0.0
     seed: int = 0
     device: str = "auto"
     log_every: int = 50
@@ -75,7 +79,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2 (batch norm needs more than one sample)")
-        for name in ("lr_g", "lr_d", "lambda_categorical", "lambda_continuous"):
+        for name in ("lr_g", "lr_d", "lambda_categorical", "lambda_continuous", "cr_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
@@ -137,6 +141,10 @@ class Trainer:
         self.augment_rng = torch.Generator().manual_seed(config.seed + 3)
         # The averaged generator is a separate copy, never trained directly (see TrainConfig.ema_decay).
         self.ema_generator = copy.deepcopy(m.generator).requires_grad_(False) if config.ema_decay else None
+        # InfoGAN-CR's pair classifier H lives only in the training state: the exported model does not need it.
+        self.pair_classifier = PairClassifier(model_config).to(self.device).train() if config.cr_weight else None
+        self.opt_h = (torch.optim.Adam(self.pair_classifier.parameters(), lr=config.lr_d, betas=betas)
+                      if self.pair_classifier is not None else None)  # fmt: skip
         self.order = torch.randperm(len(self.images), generator=self.data_rng)
         self.position = 0
         self.step = 0
@@ -187,9 +195,11 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         (loss_g + info_g).backward()
         self.opt_g.step()
+        stats = {"d_loss": loss_d.item(), "g_loss": loss_g.item(), "info_loss": info_g.item()}
+        if self.pair_classifier is not None:
+            stats["cr_loss"] = self._contrastive_step(len(real))
         self._update_ema()
 
-        stats = {"d_loss": loss_d.item(), "g_loss": loss_g.item(), "info_loss": info_g.item()}
         if not all(math.isfinite(v) for v in stats.values()):
             raise TrainingDivergedError(
                 f"non-finite loss at step {self.step + 1}: {stats}. The last good checkpoint is in {self.out_dir} "
@@ -197,6 +207,20 @@ class Trainer:
             )
         stats.update({f"info/{k}": v for k, v in information.items()})
         return stats
+
+    def _contrastive_step(self, batch_size: int) -> float:
+        """InfoGAN-CR: G and H together minimise H's error at naming the code an image pair shares."""
+        m, spec = self.model, self.model.config.latent
+        first, second, shared = sample_pairs(spec, max(2, batch_size // 2), self.latent_rng, self.device)
+        images = m.generator(spec.to_generator_input({k: torch.cat([first[k], second[k]]) for k in first}))
+        a, b = images.chunk(2)  # (B/2, C, H, W) each; one G pass keeps batch-norm statistics over both halves
+        loss = contrastive_loss(self.pair_classifier(a, b), shared)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_h.zero_grad(set_to_none=True)
+        (self.config.cr_weight * loss).backward()
+        self.opt_g.step()
+        self.opt_h.step()
+        return loss.item()
 
     def _fake_features(self, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Trunk features of generated images as D sees them and as Q sees them (one pass when the policies agree)."""
@@ -324,6 +348,7 @@ class Trainer:
             "q_augment": cfg.q_augment,
             "ema_decay": cfg.ema_decay,
             "gan_loss": cfg.gan_loss,
+            "cr_weight": cfg.cr_weight,
             "seed": cfg.seed,
             "wall_time_minutes": round(self.elapsed / 60, 1),
             "hardware": describe_hardware(self.device),
@@ -349,6 +374,8 @@ class Trainer:
         state = {
             "model": self.model.state_dict(),
             "ema_generator": self.ema_generator.state_dict() if self.ema_generator is not None else {},
+            "pair_classifier": self.pair_classifier.state_dict() if self.pair_classifier is not None else {},
+            "opt_h": self.opt_h.state_dict() if self.opt_h is not None else {},
             "augment_rng": self.augment_rng.get_state(),
             "opt_d": self.opt_d.state_dict(),
             "opt_g": self.opt_g.state_dict(),
@@ -406,6 +433,9 @@ class Trainer:
             self.augment_rng.set_state(state["augment_rng"].cpu())
         if self.ema_generator is not None:
             self.ema_generator.load_state_dict(state["ema_generator"])
+        if self.pair_classifier is not None:
+            self.pair_classifier.load_state_dict(state["pair_classifier"])
+            self.opt_h.load_state_dict(state["opt_h"])
         self.order, self.position = state["order"].cpu(), state["position"]
         self.step, self.elapsed = state["step"], state["elapsed"]
         self._truncate_log()
