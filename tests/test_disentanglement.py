@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from infogan import CategoricalCode, ContinuousCode
+from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec
 from infogan.disentanglement import (
     dci_disentanglement,
     discrete_mutual_information,
@@ -17,6 +20,7 @@ from infogan.disentanglement import (
     read_codes,
     score_codes,
 )
+from infogan.evaluate import main as evaluate_main
 
 SIZES = (3, 6, 10, 8, 8)  # a small dSprites-like product (at most 20 classes, so 20 bins keep every class apart)
 
@@ -130,3 +134,23 @@ def test_disentanglement_metrics_read_codes_from_images() -> None:
 def test_disentanglement_metrics_reject_missing_factors() -> None:
     with pytest.raises(ValueError, match="factor classes"):
         disentanglement_metrics(FactorReadingModel(), torch.zeros(10, 1, 8, 8), None, ("a",))
+
+
+def test_evaluate_cli_scores_dsprites_into_the_card(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    torch.manual_seed(0)
+    codes = (CategoricalCode("shape", 3), ContinuousCode("scale"), ContinuousCode("x"))
+    config = InfoGANConfig(latent=LatentSpec(noise_dim=4, codes=codes), image_size=64, channels=1, base_channels=4,
+                           fc_dim=0, q_hidden=8)  # fmt: skip
+    InfoGAN(config).save_pretrained(tmp_path / "m")
+    argv = [str(tmp_path / "m"), "--dataset", "dsprites-small", "--points", "1000", "--generated", "50"]
+    argv.append("--write-labels")
+    assert evaluate_main(argv) == 0
+    results = json.loads(capsys.readouterr().out)
+    scores = results["disentanglement"]
+    assert 0 <= scores["mig"] <= 1 and 0 <= scores["factor_vae"] <= 1 and scores["pool_images"] == 1000
+    assert set(results["factor_information"]) == {"shape", "scale", "x"}
+    assert set(results["factor_information"]["x"]) == {"shape", "scale", "orientation", "pos_x", "pos_y"}
+    saved = InfoGAN.from_pretrained(tmp_path / "m").config.metadata
+    assert saved["metrics"]["disentanglement"] == scores
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "### Disentanglement against the ground-truth factors" in card and "1,000 real images (seed 0)" in card
