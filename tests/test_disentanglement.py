@@ -38,6 +38,15 @@ def test_mutual_information_by_hand() -> None:
     assert discretize(np.array([[0.0], [0.49], [0.51], [1.0]]), bins=2)[:, 0].tolist() == [1, 1, 2, 2]
 
 
+def test_mutual_information_matches_scikit_learn() -> None:
+    from sklearn.metrics import mutual_info_score  # what disentanglement_lib's MIG uses
+
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 7, 3000), rng.integers(0, 4, 3000)
+    b = np.where(rng.uniform(size=3000) < 0.5, a % 4, b)  # partly dependent
+    assert discrete_mutual_information(a, b) == pytest.approx(mutual_info_score(a, b), rel=1e-12)
+
+
 def test_codes_equal_to_the_factors_score_one() -> None:
     factors = factor_grid()
     codes = np.concatenate([factors.astype(float), np.random.default_rng(1).uniform(size=(len(factors), 1))], 1)
