@@ -32,6 +32,7 @@ OVERRIDABLE = (
     "continuous_std",
     "augment",
     "q_augment",
+    "cr_weight",
     "ema_decay",
     "gan_loss",
     "seed",
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--q-augment", dest="q_augment", help="augmentation of the generated images Q reads")
     parser.add_argument("--ema-decay", type=float, help="average G's weights with this decay (0 = off; 0.999)")
     parser.add_argument("--gan-loss", choices=["bce", "hinge"], help="adversarial loss")
+    parser.add_argument("--cr-weight", type=float, help="InfoGAN-CR contrastive regulariser weight (0 = off)")
     parser.add_argument("--seed", type=int, help="seed for weights, data order and latent samples")
     parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     parser.add_argument(

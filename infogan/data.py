@@ -52,6 +52,7 @@ class DatasetSource:
     license_name: str | None = None  # for license "other": a short name and a link, as the Hub metadata expects
     license_link: str | None = None
     subset: bool = False  # for procedural sources: a fixed random subset instead of the full product
+    factor_names: tuple[str, ...] | None = None  # ground-truth factors (ImageData.factors columns), for scoring
 
     def card_info(self, name: str) -> dict:
         """The dataset facts written into config.json metadata (and from there into the model card)."""
@@ -196,6 +197,7 @@ DATASETS: dict[str, DatasetSource] = {
     "dsprites": DatasetSource(
         title="dSprites (procedural replica, 737,280 images)",
         load=_load_dsprites,
+        factor_names=dsprites.FACTOR_NAMES,
         license="apache-2.0",
         terms="Rendered by infogan.dsprites after the definition of dSprites (Matthey et al. 2017, Apache-2.0); "
         "not the original files.",
@@ -204,6 +206,7 @@ DATASETS: dict[str, DatasetSource] = {
         title=f"dSprites (procedural replica, fixed random {dsprites.SUBSET_SIZE:,}-image subset)",
         load=_load_dsprites,
         subset=True,
+        factor_names=dsprites.FACTOR_NAMES,
         license="apache-2.0",
         terms="Rendered by infogan.dsprites after the definition of dSprites (Matthey et al. 2017, Apache-2.0); "
         "not the original files.",

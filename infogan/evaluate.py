@@ -6,6 +6,8 @@ Labels are used here and only here: the model never saw them during training.
 - every code: the information term H(c) - E[-log Q(c|G(z, c))] on generated images (nats; its maximum is H(c));
 - continuous codes: R² of Q's predicted mean against the true code on generated images, and how much each one's
   traversal moves the others and the rest of the image (infogan.entanglement);
+- on datasets with ground-truth factors (dSprites): MIG, the FactorVAE score and DCI disentanglement of Q's codes on
+  real images (infogan.disentanglement);
 - realism (`--realism`): a classifier two-sample test against real images (infogan.realism; 0.5 = indistinguishable).
 """
 
@@ -23,6 +25,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from .data import DATASETS, ImageData, load_dataset
+from .disentanglement import POOL_POINTS, disentanglement_metrics
 from .entanglement import code_entanglement
 from .latent import CategoricalCode
 from .losses import info_loss
@@ -155,32 +158,44 @@ def evaluate(
     dataset: str | None,
     data_dir: str | None,
     n_generated: int = 5000,
+    points: int = POOL_POINTS,
+    seed: int = 0,
     realism: bool = False,
     purity: bool = False,
 ) -> dict[str, Any]:
-    """All metrics for a model: generated-image metrics always, test-set metrics when a labelled dataset is given,
-    and the realism test against the dataset's images when asked (it trains a small critic: minutes on a CPU)."""
-    results: dict[str, Any] = {"generated": generated_code_metrics(model, n=n_generated)}
+    """All metrics for a model: generated-image metrics always; test-set metrics (and, with `purity`, what each
+    category draws) when a labelled dataset is given; disentanglement scores (on `points` real images, seeded) when
+    the dataset knows its ground-truth factors; the realism test against the dataset's images when asked (it trains
+    a small critic: minutes on a CPU)."""
+    results: dict[str, Any] = {}
+    source = DATASETS[dataset] if dataset else None
+    if source and source.factor_names:  # first: the headline scores where a dataset has them
+        data = load_dataset(dataset, data_dir or ".", model.config.image_size, model.config.channels, split="test")
+        scores = disentanglement_metrics(model, data.images, data.factors, source.factor_names, points, seed)
+        results["disentanglement"] = {**scores["summary"], "dataset": source.title}
+        results["factor_information"] = scores["codes"]  # per code: MI with each factor / H(factor)
+        del data  # the full dSprites set is 3 GB
+    results["generated"] = generated_code_metrics(model, n=n_generated)
     if len(model.config.latent.continuous) > 0:
         results["entanglement"] = code_entanglement(model)
-    if dataset and DATASETS[dataset].class_names and model.config.latent.categorical:
+    if source and source.class_names and model.config.latent.categorical:
         data = load_dataset(dataset, data_dir or ".", model.config.image_size, model.config.channels, split="test")
-        results["test_set"] = categorical_metrics(model, data, DATASETS[dataset].class_names)
-        results["test_set_name"] = f"{DATASETS[dataset].title} test split"
+        results["test_set"] = categorical_metrics(model, data, source.class_names)
+        results["test_set_name"] = f"{source.title} test split"
         if purity:
             from .purity import category_purity, train_reference_classifier
 
             size, channels = model.config.image_size, model.config.channels
             train = load_dataset(dataset, data_dir or ".", size, channels, split="train")
             classifier, accuracy = train_reference_classifier(train, data)
-            results["category_purity"] = category_purity(model, classifier, DATASETS[dataset].class_names)
+            results["category_purity"] = category_purity(model, classifier, source.class_names)
             results["reference_classifier_test_accuracy"] = accuracy
     if realism:
         if not dataset:
             raise ValueError("--realism compares samples with real images: pass --dataset (e.g. celeba)")
         from .realism import two_sample_test
 
-        split = "test" if DATASETS[dataset].class_names else "train"  # celeba-10k has no test split
+        split = "test" if source.class_names else "train"  # celeba-10k has no test split
         real = load_dataset(dataset, data_dir or ".", model.config.image_size, model.config.channels, split=split)
         results["realism"] = {**two_sample_test(model, real.images), "real_images": f"{dataset} {split} split"}
     return results
@@ -221,9 +236,15 @@ def write_category_labels(model: Any, test_metrics: dict[str, dict], purity: dic
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infogan.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="checkpoint folder or Hub repo id")
-    parser.add_argument("--dataset", choices=sorted(DATASETS), help="labelled dataset for categorical accuracy/NMI")
+    parser.add_argument("--dataset", choices=sorted(DATASETS),
+                        help="labelled dataset (categorical accuracy, NMI) or one with ground-truth factors "
+                             "(dsprites: MIG, FactorVAE, DCI)")  # fmt: skip
     parser.add_argument("--data-dir", default="data", help="folder holding the dataset (torchvision layout)")
     parser.add_argument("--generated", type=int, default=5000, help="generated images for information and R²")
+    parser.add_argument("--points", type=int, default=POOL_POINTS,
+                        help="real images whose codes the disentanglement scores sample from "
+                             "(datasets with factors)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seed of the disentanglement scores' sampling")
     parser.add_argument("--write-labels", action="store_true",
                         help="write the matched class names into the checkpoint's config as category labels, and "
                              "the metrics into its metadata and model card")  # fmt: skip
@@ -245,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.write_labels and not Path(args.checkpoint).is_dir():
             raise ValueError(f"--write-labels needs a local checkpoint folder; {args.checkpoint!r} is not one")
         model = InfoGAN.from_pretrained(args.checkpoint)
-        results = evaluate(model, args.dataset, args.data_dir, args.generated, realism=args.realism,
-                           purity=not args.no_purity)  # fmt: skip
+        results = evaluate(model, args.dataset, args.data_dir, args.generated, args.points, args.seed,
+                           realism=args.realism, purity=not args.no_purity)  # fmt: skip
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -257,7 +278,11 @@ def main(argv: list[str] | None = None) -> int:
             f"Measured with `python -m infogan.evaluate` on {datetime.date.today().isoformat()}: information terms "
             f"and R² on {args.generated} generated images"
             + (f"; accuracy (Hungarian-matched) and NMI on the {results['test_set_name']}, whose labels were "
-               "never used in training." if "test_set" in results else ".")
+               "never used in training" if "test_set" in results else "")
+            + (f"; MIG, FactorVAE score and DCI disentanglement of Q's codes on {args.points:,} real images "
+               f"(seed {args.seed}) of {results['disentanglement']['dataset']}, whose factors were never used in "
+               "training" if "disentanglement" in results else "")
+            + "."
         )  # fmt: skip
         model.config = config.with_metadata(metrics=results, metrics_note=note)
         model.save_pretrained(args.checkpoint)

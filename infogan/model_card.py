@@ -89,6 +89,8 @@ def build_model_card(config: InfoGANConfig, images: list[str]) -> ModelCard:
     if metrics:
         lines += ["## Measured metrics", "", meta.get("metrics_note", ""), ""]
         lines += _metrics_table(metrics)
+        if "disentanglement" in metrics:
+            lines += _disentanglement_table(metrics["disentanglement"], metrics.get("factor_information", {}))
     training = meta.get("training")
     if training:
         lines += ["## Training", "", meta.get("training_note", ""), "", "| | |", "|---|---|"]
@@ -172,12 +174,40 @@ def _judged_tables(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _disentanglement_table(scores: dict[str, Any], information: dict[str, dict[str, float]]) -> list[str]:
+    """The three scores against ground-truth factors, and per code its mutual information with each factor."""
+    lines = [
+        f"### Disentanglement against the ground-truth factors of {scores.get('dataset', 'the dataset')}",
+        "",
+        "| MIG | FactorVAE score | DCI disentanglement | DCI completeness | DCI informativeness (test accuracy) |",
+        "|---|---|---|---|---|",
+        "| " + " | ".join(_format(scores.get(k, "–")) for k in ("mig", "factor_vae", "dci_disentanglement",
+                                                                "dci_completeness", "dci_informativeness_test"))
+        + " |",
+        "",
+        f"Q's codes (categorical: argmax; continuous: predicted mean) on {_format(scores.get('pool_images', '?'))} "
+        f"real images, seed {scores.get('seed', '?')}; definitions and sample sizes of disentanglement_lib, DCI from "
+        "random forests (see `infogan/disentanglement.py`). MIG per factor: "
+        + ", ".join(f"{k} {_format(v)}" for k, v in scores.get("mig_per_factor", {}).items()) + ".",
+    ]  # fmt: skip
+    if information:
+        factors = list(next(iter(information.values())))
+        lines += ["", "Mutual information of each code with each factor, divided by the factor's entropy (1 = the "
+                  "code determines the factor):", "", "| code | " + " | ".join(factors) + " |",
+                  "|---|" + "---|" * len(factors)]  # fmt: skip
+        lines += [f"| `{name}` | " + " | ".join(_format(row.get(f)) for f in factors) + " |"
+                  for name, row in information.items()]  # fmt: skip
+    return [*lines, ""]
+
+
 def _example_codes(config: InfoGANConfig) -> dict[str, Any]:
     return {c.name: (c.labels[0] if c.labels else 0) if isinstance(c, CategoricalCode) else 0.5
             for c in config.latent.codes[:2]}  # fmt: skip
 
 
 def _format(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (dict, list)):

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from .augment import augment, parse_policy
 from .config import InfoGANConfig
+from .contrastive import PairClassifier, contrastive_loss, sample_pairs
 from .data import DATASETS, ImageData
 from .devices import describe_hardware
 from .distributed import MIXED_PRECISION, Parallel
@@ -65,6 +66,9 @@ class TrainConfig:
     # out the last steps' oscillation gives visibly cleaner samples at no training cost (Yazıcı et al. 2019).
     ema_decay: float = 0.0
     gan_loss: str = "bce"  # "bce" (the paper's) or "hinge" (SNGAN/BigGAN); see losses.GAN_LOSSES
+    # Weight of InfoGAN-CR's contrastive regulariser (infogan.contrastive; 0 = off, plain InfoGAN). It trains an extra
+    # pair classifier and costs one more generator pass per step, for codes that each change the image differently.
+    cr_weight: float = 0.0
     seed: int = 0
     device: str = "auto"
     # bf16 autocast on CUDA (weights and optimiser state stay fp32); "no" on CPU, where bf16 is slower.
@@ -84,7 +88,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2 (batch norm needs more than one sample)")
-        for name in ("lr_g", "lr_d", "lambda_categorical", "lambda_continuous"):
+        for name in ("lr_g", "lr_d", "lambda_categorical", "lambda_continuous", "cr_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
@@ -136,6 +140,10 @@ class Trainer:
         if self.rows.stop - self.rows.start < 2:
             raise ValueError(f"batch_size {config.batch_size} leaves fewer than 2 images per process "
                              f"({self.parallel.world_size} processes); batch norm needs at least 2")  # fmt: skip
+        if config.cr_weight and self.parallel.world_size > 1:
+            raise ValueError("--cr-weight (InfoGAN-CR) runs in one process only: its extra generator pass is not "
+                             "synchronised across processes; drop it, or run without torchrun / accelerate "
+                             "launch")  # fmt: skip
         self.device = self.parallel.device
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes every step: let cuDNN pick its fastest kernels
@@ -155,6 +163,10 @@ class Trainer:
         self.augment_rng = torch.Generator().manual_seed(config.seed + 3)
         # The averaged generator is a separate copy, never trained directly (see TrainConfig.ema_decay).
         self.ema_generator = copy.deepcopy(m.generator).requires_grad_(False) if config.ema_decay else None
+        # InfoGAN-CR's pair classifier H lives only in the training state: the exported model does not need it.
+        self.pair_classifier = PairClassifier(model_config).to(self.device).train() if config.cr_weight else None
+        self.opt_h = (torch.optim.Adam(self.pair_classifier.parameters(), lr=config.lr_d, betas=betas)
+                      if self.pair_classifier is not None else None)  # fmt: skip
         self.order = torch.randperm(len(self.images), generator=self.data_rng)
         self.position = 0
         self.step = 0
@@ -225,18 +237,35 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         (loss_g + info_g).backward()
         self.opt_g.step()
+        cr_loss = self._contrastive_step(len(real)) if self.pair_classifier is not None else None
         self._update_ema()
 
         # Averaged over processes (one all-reduce), so every process logs and checks the same global numbers.
         names = ["d_loss", "g_loss", "info_loss", *(f"info/{k}" for k in information)]
         values = [loss_d.item(), loss_g.item(), info_g.item(), *information.values()]
         stats = dict(zip(names, self.parallel.mean(values), strict=True))
+        if cr_loss is not None:
+            stats["cr_loss"] = cr_loss
         if not all(math.isfinite(v) for v in stats.values()):
             raise TrainingDivergedError(
                 f"non-finite loss at step {self.step + 1}: {stats}. The last good checkpoint is in {self.out_dir} "
                 f"(step {self._saved_step()}); resume it with --resume, e.g. with lower learning rates or λ."
             )
         return stats
+
+    def _contrastive_step(self, batch_size: int) -> float:
+        """InfoGAN-CR: G and H together minimise H's error at naming the code an image pair shares."""
+        m, spec = self.model, self.model.config.latent
+        first, second, shared = sample_pairs(spec, max(2, batch_size // 2), self.latent_rng, self.device)
+        images = m.generator(spec.to_generator_input({k: torch.cat([first[k], second[k]]) for k in first}))
+        a, b = images.chunk(2)  # (B/2, C, H, W) each; one G pass keeps batch-norm statistics over both halves
+        loss = contrastive_loss(self.pair_classifier(a, b), shared)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_h.zero_grad(set_to_none=True)
+        (self.config.cr_weight * loss).backward()
+        self.opt_g.step()
+        self.opt_h.step()
+        return loss.item()
 
     def _fake_features(self, fake: torch.Tensor, nets: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Trunk features of generated images as D sees them and as Q sees them (one pass when the policies agree)."""
@@ -376,6 +405,7 @@ class Trainer:
             "q_augment": cfg.q_augment,
             "ema_decay": cfg.ema_decay,
             "gan_loss": cfg.gan_loss,
+            "cr_weight": cfg.cr_weight,
             "seed": cfg.seed,
             "wall_time_minutes": round(self.elapsed / 60, 1),
             "hardware": describe_hardware(self.device),
@@ -401,6 +431,8 @@ class Trainer:
         state = {
             "model": self.model.state_dict(),
             "ema_generator": self.ema_generator.state_dict() if self.ema_generator is not None else {},
+            "pair_classifier": self.pair_classifier.state_dict() if self.pair_classifier is not None else {},
+            "opt_h": self.opt_h.state_dict() if self.opt_h is not None else {},
             "augment_rng": self.augment_rng.get_state(),
             "opt_d": self.opt_d.state_dict(),
             "opt_g": self.opt_g.state_dict(),
@@ -459,6 +491,9 @@ class Trainer:
             self.augment_rng.set_state(state["augment_rng"].cpu())
         if self.ema_generator is not None:
             self.ema_generator.load_state_dict(state["ema_generator"])
+        if self.pair_classifier is not None:
+            self.pair_classifier.load_state_dict(state["pair_classifier"])
+            self.opt_h.load_state_dict(state["opt_h"])
         self.order, self.position = state["order"].cpu(), state["position"]
         self.step, self.elapsed = state["step"], state["elapsed"]
         if self.parallel.is_main:  # process 0 owns the run folder
