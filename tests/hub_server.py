@@ -41,6 +41,11 @@ class Repo:
 
     files: dict[str, bytes] = field(default_factory=dict)
     commits: list[dict[str, Any]] = field(default_factory=list)
+    visibility: str | None = None  # "private"/"public" as create_repo asked; None: the Hub's default (public)
+
+    @property
+    def private(self) -> bool:
+        return self.visibility == "private"
 
     @property
     def head(self) -> str:
@@ -89,7 +94,9 @@ class HubStandIn:
         with self._lock:
             if repo_id in self.repos:
                 return _json(409, {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"})
-            self.repos[repo_id] = Repo()
+            # huggingface_hub 2.x sends `visibility`; older clients sent `private: true`.
+            visibility = payload.get("visibility") or ("private" if payload.get("private") else None)
+            self.repos[repo_id] = Repo(visibility=visibility)
         return _json(200, {"url": f"{self.url}/{repo_id}", "name": repo_id})
 
     def validate_yaml(self, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
