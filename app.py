@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import os
 import random
 from collections.abc import Callable
@@ -235,6 +236,7 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
             f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
             "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why."
         )
+        gr.Markdown(registry.failure_notice(), visible=bool(registry.failures), elem_id="load-failures")
         model_picker = gr.Dropdown(
             choices=registry.names,
             value=first,
@@ -370,13 +372,17 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     torch.set_num_threads(THREADS)
-    try:
-        registry = ModelRegistry.from_sources(args.checkpoints, explorer.hub_ids_from(args.models))
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    registry = ModelRegistry.from_sources(args.checkpoints, explorer.hub_ids_from(args.models))
+    if registry.failures and not len(registry):  # serve what loads; refuse only when nothing does
+        parser.error("no model could be loaded:" + "".join(f"\n  {n}: {r}" for n, r in registry.failures.items()))
     if not len(registry):
         parser.error(f"no models: {args.checkpoints}/ has no */config.json and no --models / ${explorer.MODELS_ENV}")
-    launch(build_demo(registry), server_name=args.host, server_port=args.port)
+    try:
+        launch(build_demo(registry), server_name=args.host, server_port=args.port)
+    except OSError as err:  # Gradio: "Cannot find empty port in range" (or the address cannot be bound)
+        parser.exit(2, f"error: cannot serve on {args.host}:{args.port} ({err}); is another app using it? Pass "
+                       "another port with --port, e.g. --port 7861\n")  # fmt: skip
 
 
 if __name__ == "__main__":

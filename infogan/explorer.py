@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import math
 import os
 import tempfile
@@ -25,6 +26,7 @@ import torch
 from PIL import Image, ImageOps
 from torchvision.utils import make_grid
 
+from .config import shorten
 from .latent import CategoricalCode, ContinuousCode, LatentCode
 from .model import CONFIG_FILE, InfoGAN
 from .visualize import save_animation, traversal_images, upscale
@@ -36,6 +38,9 @@ MAX_ANIMATION_FRAMES = 48
 MAX_METRICS_IN_FACTS = 24  # the Learn tab lists this many metric values; the model card has them all
 MAX_LIST_IN_FACTS = 10  # longer lists (e.g. confusion matrices) are left to the model card
 MODELS_ENV = "INFOGAN_MODELS"  # comma-separated Hub repo ids loaded in addition to checkpoints/
+HUB_TIMEOUT_S = 30.0  # per Hub model at start: an unreachable Hub costs this much, then the app starts without it
+
+log = logging.getLogger(__name__)
 
 
 # ---- loading ----------------------------------------------------------------------------------------------------
@@ -65,31 +70,57 @@ class ModelRegistry:
     """The models the explorer serves, by name, each loaded once at start (loading a name again is a no-op).
 
     Local checkpoints are named by their folder (`checkpoints/mnist` → "mnist"), Hub models by their repo id.
+    A model that fails to load is recorded in `failures` (name → reason) and the others are still served.
     """
 
     def __init__(self) -> None:
         self._models: dict[str, InfoGAN] = {}
         self._sources: dict[str, str] = {}
+        self.failures: dict[str, str] = {}
 
     @classmethod
     def from_sources(
-        cls, checkpoint_dir: str | Path | None = "checkpoints", hub_ids: Iterable[str] = ()
+        cls,
+        checkpoint_dir: str | Path | None = "checkpoints",
+        hub_ids: Iterable[str] = (),
+        hub_timeout: float | None = HUB_TIMEOUT_S,
     ) -> ModelRegistry:
-        """Load every checkpoint folder under `checkpoint_dir`, then the given Hub repo ids (safetensors only)."""
+        """Load every checkpoint folder under `checkpoint_dir`, then the given Hub repo ids (safetensors only).
+
+        One broken folder or unreachable repo does not stop the others: its error goes to `failures` and the log.
+        """
         registry = cls()
         for name, path in discover_checkpoints(checkpoint_dir).items() if checkpoint_dir else ():
-            registry.load(name, path)
+            registry.try_load(name, path)
         for repo_id in hub_ids:
-            registry.load(repo_id, repo_id)
+            registry.try_load(repo_id, repo_id, timeout=hub_timeout)
         return registry
 
-    def load(self, name: str, source: str | Path) -> InfoGAN:
+    def try_load(self, name: str, source: str | Path, timeout: float | None = None) -> InfoGAN | None:
+        """`load`, but a failure is recorded in `failures` and logged instead of raised."""
+        try:
+            return self.load(name, source, timeout=timeout)
+        except Exception as err:  # any bad file or network error: serve the other models (RuntimeError from torch too)
+            reason = shorten(f"{type(err).__name__}: {err}", 500)
+            self.failures[name] = reason
+            log.warning("model %r (%s) was not loaded: %s", name, source, reason)
+            return None
+
+    def load(self, name: str, source: str | Path, timeout: float | None = None) -> InfoGAN:
         """Load `source` (folder or Hub id) under `name`; an already loaded name returns the loaded model."""
         if name in self._models:
             return self._models[name]
-        model = InfoGAN.from_pretrained(source).eval().requires_grad_(False)
+        model = InfoGAN.from_pretrained(source, timeout=timeout).eval().requires_grad_(False)
         self.add(name, model, source=str(source))
+        self.failures.pop(name, None)
         return model
+
+    def failure_notice(self) -> str:
+        """Markdown naming every model that failed to load and why ("" when all loaded), for the UI."""
+        if not self.failures:
+            return ""
+        lines = [f"- **{name}**: {reason}" for name, reason in self.failures.items()]
+        return "**Not loaded** (the other models work; fix or remove these and restart):\n" + "\n".join(lines)
 
     def add(self, name: str, model: InfoGAN, source: str = "memory") -> None:
         """Register an already built model (tests and notebooks)."""
