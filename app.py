@@ -37,12 +37,22 @@ import torch
 from PIL import Image
 
 from infogan import explorer
+from infogan.config import shorten
 from infogan.explorer import ModelRegistry
 
 TITLE = "InfoGAN latent explorer"
 THREADS = 1  # torch threads per request; with CONCURRENCY = 2 this fills a 2-vCPU Space without oversubscribing
 CONCURRENCY = 2
 QUEUE_SIZE = 256  # enough for the 50-client load test; beyond it users get "queue full" instead of a long wait
+# Traversals (~20 renders + a GIF each) and encodes (an upload decoded) run one at a time in their own lanes, and
+# at most HEAVY_WAITING of each may wait: a flood of them is turned away at once instead of filling the shared
+# queue, so /generate and the sliders keep their places.
+HEAVY_WAITING = 16
+# Gradio keeps per-session state (each API call is a new session): 10,000 sessions by default, ~96 KB each.
+STATE_SESSIONS = 500
+MAX_FILE_SIZE = "10mb"  # uploads; a photo is a few MB and the models see 28–64 pixels
+CACHE_MAX_BYTES = 256 * 2**20  # rendered PNGs in Gradio's cache: the oldest go beyond this size …
+CACHE_MAX_AGE_S = 600  # … or after 10 minutes (checked every 60 s)
 CSS = """
 #explore-image img, #traverse-grid img, #traverse-animation img { image-rendering: pixelated; }
 #explore-image, #traverse-animation { max-width: 480px; }
@@ -89,8 +99,8 @@ def user_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ValueError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+        except ValueError as err:  # shortened: a message never echoes a huge input back whole
+            raise gr.Error(shorten(err, 1000), print_exception=False) from None
 
     return wrapper
 
@@ -102,7 +112,6 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     models = [registry.get(name) for name in registry.names]
     n_cat = max(len(m.config.latent.categorical) for m in models)
     n_cont = max(len(m.config.latent.continuous) for m in models)
-    animations = explorer.AnimationStore()
     first = registry.default
 
     # ---- callbacks ----------------------------------------------------------------------------------------------
@@ -248,11 +257,12 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     # ---- layout -------------------------------------------------------------------------------------------------
 
     # delete_cache: every rendered PNG lands in Gradio's cache; drop files older than an hour, checked every 30 min.
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(60, CACHE_MAX_AGE_S)) as demo:
         gr.Markdown(
             f"# {TITLE}\nAn [InfoGAN](https://arxiv.org/abs/1606.03657) learns, without labels, a few *codes* that "
             "control what it draws. Move the controls and watch the image change; the **Learn** tab explains why."
         )
+        animations = explorer.AnimationStore(root=Path(demo.GRADIO_CACHE) / "animations")  # served, not copied
         gr.Markdown(registry.failure_notice(), visible=bool(registry.failures), elem_id="load-failures")
         model_picker = gr.Dropdown(
             choices=registry.names,
@@ -342,7 +352,7 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
 
         traverse_inputs = [model_picker, traverse_code, traverse_rows, *controls]
         traverse = dict(fn=make_traversal, inputs=traverse_inputs, outputs=[traverse_grid, traverse_animation],
-                        api_name="traverse", api_visibility="undocumented")  # fmt: skip
+                        api_name="traverse", api_visibility="undocumented", **heavy_lane(demo, "traverse"))  # fmt: skip
         traverse_button.click(**traverse)
         traverse_tab.select(**traverse)
         traverse_code.input(rows_for_code, [model_picker, traverse_code], traverse_rows, api_visibility="private").then(
@@ -353,10 +363,12 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
         # Gradio's sketchpad starts with no tool selected; pick the brush so a visitor can draw straight away.
         encode_tab.select(None, None, None, js=PICK_BRUSH_JS, api_visibility="private")
         encode_outputs = [*code_labels, code_table, inferred]
+        # preprocess=False: the callback gets the uploaded file's path and checks its size before decoding it.
         sketchpad.change(read_sketch, [model_picker, sketchpad], encode_outputs, api_name="encode_sketch",
-                         api_visibility="undocumented", trigger_mode="always_last", show_progress="hidden")  # fmt: skip
+                         api_visibility="undocumented", trigger_mode="always_last", show_progress="hidden",
+                         preprocess=False, **heavy_lane(demo, "encode"))  # fmt: skip
         upload.change(read_upload, [model_picker, upload], encode_outputs, api_name="encode",
-                      api_visibility="undocumented")  # fmt: skip
+                      api_visibility="undocumented", preprocess=False, **heavy_lane(demo, "encode"))  # fmt: skip
         send_button.click(send_to_explore, [model_picker, seed, inferred], [tabs, *model_outputs],
                           api_visibility="private").then(**render)  # fmt: skip
 
@@ -373,10 +385,37 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     return demo
 
 
+def heavy_lane(demo: gr.Blocks, lane: str) -> dict[str, Any]:
+    """Event settings for an expensive endpoint: its own concurrency lane of one worker, and a validator (run before
+    an event is queued) that turns requests away while HEAVY_WAITING of them already wait in that lane."""
+
+    def waiting() -> int:
+        queue = getattr(demo, "_queue", None)  # Gradio's queue (internal): per-lane waiting lists
+        lane_queue = queue.event_queue_per_concurrency_id.get(lane) if queue is not None else None
+        return len(lane_queue.queue) if lane_queue is not None else 0
+
+    gate = explorer.AdmissionGate(HEAVY_WAITING, waiting)
+
+    def admit(*inputs: Any) -> list[Any]:
+        if gate.admit():
+            return [None] * len(inputs)
+        message = f"The server is busy: {HEAVY_WAITING} {lane} requests are waiting. Try again shortly."
+        return [gr.validate(False, message), *[None] * (len(inputs) - 1)]  # HTTP 422, shown on the first input
+
+    return dict(concurrency_id=lane, concurrency_limit=1, validator=admit)
+
+
 def launch(demo: gr.Blocks, **kwargs: Any) -> Any:
-    """Queue for a 2-vCPU Space and launch with the app's theme and CSS; kwargs go to `Blocks.launch`."""
+    """Queue for a 2-vCPU Space and launch with the app's theme, CSS and resource limits; kwargs go to `launch`."""
+    # Gradio rebuilds a pandas summary of the last 10,000 events after every event (41 % of the GIL under load);
+    # these knobs, read by gradio/queueing.py when the queue is created, keep 1,000 and recompute every 100.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
-    return demo.launch(theme=gr.themes.Soft(), css=CSS, footer_links=["api"], **kwargs)
+    explorer.start_cache_trimmer(lambda: demo.temp_file_sets, CACHE_MAX_BYTES, every_s=60)  # Gradio's own lists
+    limits = dict(state_session_capacity=STATE_SESSIONS, max_file_size=MAX_FILE_SIZE, enable_monitoring=False,
+                  run_history=False)  # fmt: skip
+    return demo.launch(theme=gr.themes.Soft(), css=CSS, footer_links=["api"], **{**limits, **kwargs})
 
 
 def main() -> None:
