@@ -363,10 +363,11 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
         # Gradio's sketchpad starts with no tool selected; pick the brush so a visitor can draw straight away.
         encode_tab.select(None, None, None, js=PICK_BRUSH_JS, api_visibility="private")
         encode_outputs = [*code_labels, code_table, inferred]
-        # preprocess=False: the callback gets the uploaded file's path and checks its size before decoding it.
+        # The encode lane, but no admission validator: a validator's preprocessing would consume the sketch's blobs.
         sketchpad.change(read_sketch, [model_picker, sketchpad], encode_outputs, api_name="encode_sketch",
                          api_visibility="undocumented", trigger_mode="always_last", show_progress="hidden",
-                         preprocess=False, **heavy_lane(demo, "encode"))  # fmt: skip
+                         concurrency_id="encode", concurrency_limit=1)  # fmt: skip
+        # preprocess=False: the callback gets the uploaded file's path and checks its size before decoding it.
         upload.change(read_upload, [model_picker, upload], encode_outputs, api_name="encode",
                       api_visibility="undocumented", preprocess=False, **heavy_lane(demo, "encode"))  # fmt: skip
         send_button.click(send_to_explore, [model_picker, seed, inferred], [tabs, *model_outputs],
@@ -412,6 +413,8 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> Any:
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    # Decodes Gradio does itself (the sketchpad's drawing) refuse images beyond twice the upload cap, not 179 M pixels.
+    Image.MAX_IMAGE_PIXELS = explorer.MAX_UPLOAD_PIXELS
     explorer.start_cache_trimmer(lambda: demo.temp_file_sets, CACHE_MAX_BYTES, every_s=60)  # Gradio's own lists
     limits = dict(state_session_capacity=STATE_SESSIONS, max_file_size=MAX_FILE_SIZE, enable_monitoring=False,
                   run_history=False)  # fmt: skip
