@@ -223,7 +223,10 @@ def _looks_like_path(source: str) -> bool:
 
 def _no_such_folder(source: str) -> str:
     parent = Path(source).expanduser().parent
-    siblings = sorted(p.name for p in parent.iterdir() if p.is_dir())[:20] if parent.is_dir() else []
+    try:
+        siblings = sorted(p.name for p in parent.iterdir() if p.is_dir())[:20] if parent.is_dir() else []
+    except OSError:  # unreadable parent: the message just has no hint
+        siblings = []
     hint = f"; {parent} holds: {', '.join(siblings)}" if siblings else ""
     return (f"no such local folder: {shorten(source, 200)}{hint}. (A Hub repo id is 'user/name' and is looked up "
             "only when no local folder of that first name exists.)")  # fmt: skip
