@@ -385,22 +385,26 @@ def trim_files(paths: Iterable[str | Path], max_bytes: int | None = None, max_fi
     return [Path(p) for p in deleted]
 
 
-def start_cache_trimmer(file_sets: Callable[[], Sequence[set[str]]], max_bytes: int, every_s: float = 60) -> None:
+def start_cache_trimmer(
+    file_sets: Callable[[], Sequence[set[str]]], max_bytes: int, every_s: float = 60
+) -> threading.Event:
     """Every `every_s` seconds (daemon thread), delete the oldest files of `file_sets()` beyond `max_bytes` in all,
-    and forget them. Gradio's `delete_cache` bounds its cache by age only; this bounds it by size (a burst)."""
+    and forget them; set the returned event to stop. Gradio's `delete_cache` bounds its cache by age only; this
+    bounds it by size too (a burst of requests)."""
+    stop = threading.Event()
 
     def run() -> None:
-        while True:
-            time.sleep(every_s)
+        while not stop.wait(every_s):
             try:
                 sets = list(file_sets())
                 deleted = {str(p) for p in trim_files([f for s in sets for f in list(s)], max_bytes=max_bytes)}
                 for files in sets:
                     files.difference_update(deleted)
-            except Exception as err:  # never let housekeeping take the app down
+            except Exception as err:  # never let housekeeping take the app down (e.g. a set changed size)
                 log.warning("cache trimming failed: %s", err)
 
     threading.Thread(target=run, name="cache-trimmer", daemon=True).start()
+    return stop
 
 
 class AdmissionGate:

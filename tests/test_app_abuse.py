@@ -132,3 +132,28 @@ def test_admission_gate_counts_requests_not_yet_queued() -> None:
     assert fresh.admit() and fresh.admit()  # admissions older than the window are counted by the queue alone
     queued[0] = 3
     assert not fresh.admit()
+
+
+def test_the_cache_trimmer_deletes_the_oldest_files_and_forgets_them(tmp_path: Path) -> None:
+    files = set()
+    for i in range(4):
+        path = tmp_path / f"{i}.png"
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1000 + i, 1000 + i))
+        files.add(str(path))
+    stop = explorer.start_cache_trimmer(lambda: [files], max_bytes=200, every_s=0.01)
+    deadline = time.monotonic() + 5
+    while len(files) > 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    assert files == {str(tmp_path / "2.png"), str(tmp_path / "3.png")}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2.png", "3.png"]
+
+
+def test_launch_applies_the_resource_limits(launched: tuple) -> None:
+    demo = launched[0]
+    assert demo.state_session_capacity == app.STATE_SESSIONS == 500
+    assert demo.max_file_size == 10 * 2**20  # "10mb" as Gradio parses it
+    assert demo.enable_monitoring is False and demo.run_history is False
+    assert demo.delete_cache == (60, app.CACHE_MAX_AGE_S)
+    assert demo._queue.ANALYTICS_MAX_EVENTS == 1000  # Gradio's per-event analytics table, bounded
