@@ -19,8 +19,9 @@ pytestmark = pytest.mark.slow
 
 def needs(path_in_shared: str) -> pytest.MarkDecorator:
     path = SHARED_DATA / path_in_shared
+    present = path.is_file() or (path.is_dir() and any(path.iterdir()))  # an empty folder (a failed download) is not
     return pytest.mark.skipif(
-        not path.exists(), reason=f"no {path}: set INFOGAN_SHARED_DATA to a folder holding {path_in_shared} to run it"
+        not present, reason=f"no {path}: set INFOGAN_SHARED_DATA to a folder holding {path_in_shared} to run it"
     )
 
 
