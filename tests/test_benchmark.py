@@ -22,3 +22,15 @@ def test_train_speed_benchmark_prints_throughput_and_latency(capsys: pytest.Capt
     assert result["train_images_per_s"] > 0 and 0 < result["generate_p50_ms"] <= result["generate_p95_ms"]
     assert module.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
     assert module.percentile([1.0, 2.0], 95) == pytest.approx(1.95)
+
+
+@pytest.mark.slow
+def test_crash_resume_benchmark_survives_kills() -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, str(REPO_ROOT / "benchmarks" / "crash_resume.py"), "--kills", "2", "--steps", "12"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "kills 2; model/ loaded after 2 of them" in result.stdout
+    assert "final weights bit-identical to the straight run: True" in result.stdout
