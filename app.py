@@ -8,27 +8,56 @@ launch. Model logic (loading, validation, rendering, encoding, the Learn tab's l
 # No `from __future__ import annotations` here: gr.api reads the `generate` endpoint's types from its signature.
 
 import argparse
+import os
+from pathlib import Path
+
+CHECKPOINTS = Path(__file__).with_name("checkpoints")  # each sub-folder with a config.json is one model
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", default=str(CHECKPOINTS), help="folder of checkpoint folders to serve")
+    parser.add_argument("--models", nargs="*", default=[], metavar="USER/REPO",
+                        help="Hub repo ids to load too (safetensors only); also $INFOGAN_MODELS")  # fmt: skip
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to bind")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port")
+    return parser
+
+
+if __name__ == "__main__":
+    build_parser().parse_args()  # `--help` and usage errors answer here, before Gradio and torch load (~8 s)
+
+# The heavy imports come after that early exit (E402 is ignored for app.py in pyproject.toml).
 import functools
 import inspect
-import os
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import torch
+from PIL import Image
 
 from infogan import explorer, lesson, synthesize
+from infogan.config import shorten
 from infogan.explorer import ModelRegistry, OutputStore
 
 TITLE = "InfoGAN latent explorer"
-CHECKPOINTS = Path(__file__).with_name("checkpoints")  # each sub-folder with a config.json is one model
 THREADS = 1  # torch threads per request; with CONCURRENCY = 2 this fills a 2-vCPU Space without oversubscribing
 CONCURRENCY = 2
 SYNTHETIC_PER_CATEGORY = 100  # the Learn tab's zip; synthesize.download_per_category caps the total at 2,000
 QUEUE_SIZE = 256  # enough for the 50-client load test; beyond it users get "queue full" instead of a long wait
+# Traversals (~20 renders + a GIF each) and encodes (an upload decoded) run one at a time in their own lanes, and
+# at most HEAVY_WAITING of each may wait: a flood of them is turned away at once instead of filling the shared
+# queue, so /generate and the sliders keep their places.
+HEAVY_WAITING = 16
+# Gradio keeps per-session state (each API call is a new session): 10,000 sessions by default, ~96 KB each.
+STATE_SESSIONS = 500
+MAX_FILE_SIZE = "10mb"  # uploads; a photo is a few MB and the models see 28–64 pixels
+CACHE_MAX_BYTES = 256 * 2**20  # rendered PNGs in Gradio's cache: the oldest go beyond this size …
+CACHE_MAX_AGE_S = 600  # … or after 10 minutes (checked every 60 s)
 CSS = """
 #explore-image img, #traverse-grid img, #baseline-grid img, #traverse-animation img, #q-view img {
   image-rendering: pixelated; }
@@ -80,8 +109,8 @@ def user_errors(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ValueError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+        except ValueError as err:  # shortened: a message never echoes a huge input back whole
+            raise gr.Error(shorten(err, 1000), print_exception=False) from None
 
     return wrapper
 
@@ -555,6 +584,8 @@ def build_layout(registry: ModelRegistry) -> UI:
             api_button = gr.Button("Use via API", size="sm", elem_id="api-button")
     # Gradio opens its API page from the footer's button; this one is easier to find (and works on phones).
     api_button.click(None, js=OPEN_API_JS, api_visibility="private")
+    # Models that failed to load are listed, not fatal: the explorer serves every model that loads.
+    gr.Markdown(registry.failure_notice(), visible=bool(registry.failures), elem_id="load-failures")
     model = gr.Dropdown(choices=registry.names, value=registry.default, label="Model",
                         info="each model was trained on its own dataset; the Learn tab has its facts")  # fmt: skip
     with gr.Tabs() as tabs:
@@ -581,32 +612,36 @@ def wire_explore(registry: ModelRegistry, store: OutputStore, ui: UI) -> dict[st
     return render
 
 
-def wire_traverse(registry: ModelRegistry, store: OutputStore, ui: UI) -> None:
+def wire_traverse(registry: ModelRegistry, store: OutputStore, ui: UI, demo: gr.Blocks) -> None:
     tab = ui.traverse
     inputs = [ui.model, tab.code, tab.rows, *ui.explore.controls]
     outputs = [tab.grid, tab.baseline, tab.animation]
+    lane = heavy_lane(demo, "traverse")
     traverse = dict(fn=functools.partial(make_traversal, registry, store, ui), inputs=inputs, outputs=outputs,
-                    api_name="traverse", api_visibility="undocumented")  # fmt: skip
+                    api_name="traverse", api_visibility="undocumented", **lane)  # fmt: skip
     tab.button.click(**traverse)
     tab.tab.select(**traverse)
     tab.rows.input(**traverse)
     tab.code.input(functools.partial(rows_for_code, registry), [ui.model, tab.code], tab.rows,
                    api_visibility="private").then(**traverse)  # fmt: skip
     tab.compare.click(functools.partial(compare_with_baseline, registry, store, ui), inputs, outputs,
-                      api_visibility="private")  # fmt: skip
+                      api_visibility="private", **lane)  # fmt: skip
 
 
-def wire_encode(registry: ModelRegistry, ui: UI, render: dict[str, Any]) -> None:
+def wire_encode(registry: ModelRegistry, ui: UI, render: dict[str, Any], demo: gr.Blocks) -> None:
     tab = ui.encode
     outputs = [tab.q_view, *tab.labels, tab.table, tab.send, tab.reading]
     # Gradio's sketchpad starts with no tool selected, and Clear deselects it: pick the brush so drawing just works.
     tab.tab.select(None, None, None, js=BRUSH_JS, api_visibility="private")
     tab.sketchpad.clear(functools.partial(clear_reading, ui), None, outputs, js=BRUSH_JS, api_visibility="private")
+    # The encode lane, but no admission validator: a validator's preprocessing would consume the sketch's blobs.
     tab.sketchpad.change(functools.partial(read_codes, registry, ui, sketch=True), [ui.model, tab.sketchpad],
                          outputs, api_name="encode_sketch", api_visibility="undocumented", trigger_mode="always_last",
-                         show_progress="hidden")  # fmt: skip
+                         show_progress="hidden", concurrency_id="encode", concurrency_limit=1)  # fmt: skip
+    # preprocess=False: the callback gets the uploaded file's path and checks its size before decoding it.
     tab.upload.change(functools.partial(read_codes, registry, ui, sketch=False), [ui.model, tab.upload], outputs,
-                      api_name="encode", api_visibility="undocumented")  # fmt: skip
+                      api_name="encode", api_visibility="undocumented", preprocess=False,
+                      **heavy_lane(demo, "encode"))  # fmt: skip
     tab.send.click(functools.partial(send_to_explore, registry, ui), [ui.model, ui.explore.seed, tab.reading],
                    [ui.tabs, *ui.explore.controls], api_visibility="private").then(**render)  # fmt: skip
 
@@ -615,13 +650,14 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     """The explorer UI for the models in `registry` (at least one)."""
     if not len(registry):
         raise ValueError("the registry has no models: add checkpoints/<name>/ folders or pass --models user/repo")
-    store = OutputStore()
-    # delete_cache: every rendered PNG lands in Gradio's cache; drop files older than an hour, checked every 30 min.
-    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
+    # delete_cache: every rendered PNG lands in Gradio's cache; drop files older than CACHE_MAX_AGE_S (checked each
+    # minute); launch() also caps the cache's size.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(60, CACHE_MAX_AGE_S)) as demo:
+        store = OutputStore(root=Path(demo.GRADIO_CACHE) / "outputs")  # inside Gradio's cache: served, not copied
         ui = build_layout(registry)
         render = wire_explore(registry, store, ui)
-        wire_traverse(registry, store, ui)
-        wire_encode(registry, ui, render)
+        wire_traverse(registry, store, ui, demo)
+        wire_encode(registry, ui, render, demo)
         ui.learn.estimate_button.click(functools.partial(estimate_information, registry), [ui.model],
                                        [ui.learn.estimate], api_visibility="private")  # fmt: skip
         # One zip at a time (about a second of CPU each), and only the newest 8 kept: any visitor can press it.
@@ -639,29 +675,57 @@ def build_demo(registry: ModelRegistry) -> gr.Blocks:
     return demo
 
 
+def heavy_lane(demo: gr.Blocks, lane: str) -> dict[str, Any]:
+    """Event settings for an expensive endpoint: its own concurrency lane of one worker, and a validator (run before
+    an event is queued) that turns requests away while HEAVY_WAITING of them already wait in that lane."""
+
+    def waiting() -> int:
+        queue = getattr(demo, "_queue", None)  # Gradio's queue (internal): per-lane waiting lists
+        lane_queue = queue.event_queue_per_concurrency_id.get(lane) if queue is not None else None
+        return len(lane_queue.queue) if lane_queue is not None else 0
+
+    gate = explorer.AdmissionGate(HEAVY_WAITING, waiting)
+
+    def admit(*inputs: Any) -> list[Any]:
+        if gate.admit():
+            return [None] * len(inputs)
+        message = f"The server is busy: {HEAVY_WAITING} {lane} requests are waiting. Try again shortly."
+        return [gr.validate(False, message), *[None] * (len(inputs) - 1)]  # HTTP 422, shown on the first input
+
+    return dict(concurrency_id=lane, concurrency_limit=1, validator=admit)
+
+
 def launch(demo: gr.Blocks, **kwargs: Any) -> Any:
-    """Queue for a 2-vCPU Space and launch with the app's theme and CSS; kwargs go to `Blocks.launch`."""
+    """Queue for a 2-vCPU Space and launch with the app's theme, CSS and resource limits; kwargs go to `launch`."""
+    # Gradio rebuilds a pandas summary of the last 10,000 events after every event (41 % of the GIL under load);
+    # these knobs, read by gradio/queueing.py when the queue is created, keep 1,000 and recompute every 100.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
-    return demo.launch(theme=gr.themes.Soft(), css=CSS, footer_links=["api"], **kwargs)
+    # Decodes Gradio does itself (the sketchpad's drawing) refuse images beyond the upload cap, not 179 M pixels.
+    Image.MAX_IMAGE_PIXELS = explorer.MAX_UPLOAD_PIXELS
+    explorer.start_cache_trimmer(lambda: demo.temp_file_sets, CACHE_MAX_BYTES, every_s=60)  # Gradio's own lists
+    limits = dict(state_session_capacity=STATE_SESSIONS, max_file_size=MAX_FILE_SIZE, enable_monitoring=False,
+                  run_history=False)  # fmt: skip
+    return demo.launch(theme=gr.themes.Soft(), css=CSS, footer_links=["api"], **{**limits, **kwargs})
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoints", default=str(CHECKPOINTS), help="folder of checkpoint folders to serve")
-    parser.add_argument("--models", nargs="*", default=[], metavar="USER/REPO",
-                        help=f"Hub repo ids to load too (safetensors only); also ${explorer.MODELS_ENV}")  # fmt: skip
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to bind")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)), help="port")
+    parser = build_parser()
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     torch.set_num_threads(THREADS)
-    try:
-        registry = ModelRegistry.from_sources(args.checkpoints, explorer.hub_ids_from(args.models))
-    except (FileNotFoundError, ValueError) as err:
-        parser.error(str(err))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    registry = ModelRegistry.from_sources(args.checkpoints, explorer.hub_ids_from(args.models))
+    if registry.failures and not len(registry):  # serve what loads; refuse only when nothing does
+        parser.error("no model could be loaded:" + "".join(f"\n  {n}: {r}" for n, r in registry.failures.items()))
     if not len(registry):
         parser.error(f"no models: {args.checkpoints}/ has no */config.json and no --models / ${explorer.MODELS_ENV}")
-    launch(build_demo(registry), server_name=args.host, server_port=args.port)
+    try:
+        launch(build_demo(registry), server_name=args.host, server_port=args.port)
+    except OSError as err:  # Gradio: "Cannot find empty port in range" (or the address cannot be bound)
+        parser.exit(2, f"error: cannot serve on {args.host}:{args.port} ({err}); is another app using it? Pass "
+                       "another port with --port, e.g. --port 7861\n")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,11 +14,9 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
-from infogan import available_presets, load_preset
-from infogan.data import DATASETS, load_dataset
-from infogan.trainer import TrainConfig, Trainer, TrainingDivergedError
+# Only light imports here, so `train.py -h` answers at once; torch and the trainer load in main() after parsing.
+from infogan.data import DATASETS
+from infogan.presets import available_presets
 
 # TrainConfig fields a command-line flag may override (None = keep the preset's value).
 OVERRIDABLE = (
@@ -47,6 +45,7 @@ OVERRIDABLE = (
 if TYPE_CHECKING:
     from infogan import InfoGAN, InfoGANConfig
     from infogan.data import ImageData
+    from infogan.trainer import TrainConfig
 
 LEARNED = "learned"
 
@@ -105,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--log-every", type=int, help="steps between log lines")
     parser.add_argument("--sample-every", type=int, help="steps between sample/traversal grids")
-    parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    parser.add_argument("--checkpoint-every", type=int,
+                        help="steps between checkpoints (default: the preset's, else min(500, steps / 4))")  # fmt: skip
     parser.add_argument(
         "--candidates",
         type=int,
@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import torch
+
+    from infogan.data import load_dataset
+    from infogan.presets import load_preset
+    from infogan.trainer import TrainConfig, Trainer, TrainingDivergedError
+
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
@@ -157,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{processes}, {torch.get_num_threads()} threads, {config.steps} steps → {args.out}",
                       file=sys.stderr)  # fmt: skip
             model = trainer.train()
-    except (ValueError, FileNotFoundError, FileExistsError, TrainingDivergedError) as err:
+    except (ValueError, OSError, TrainingDivergedError) as err:  # OSError: disk full, unwritable --out, …
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

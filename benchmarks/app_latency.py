@@ -82,7 +82,7 @@ def start_server(checkpoints: str) -> tuple[object, str, object]:
     return demo, url, registry
 
 
-def spawn_server(checkpoints: str) -> tuple[subprocess.Popen, str]:
+def spawn_server(checkpoints: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """Run `python app.py` in its own process on 127.0.0.1 (so load-generating clients do not share its GIL)."""
     if not any(Path(checkpoints).glob("*/config.json")):
         from infogan import InfoGAN, load_preset
@@ -92,7 +92,8 @@ def spawn_server(checkpoints: str) -> tuple[subprocess.Popen, str]:
         InfoGAN(load_preset("mnist").model).save_pretrained(Path(checkpoints) / "mnist")
     port = free_port()
     command = [sys.executable, str(ROOT / "app.py"), "--checkpoints", checkpoints, "--port", str(port)]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, **(env or {})})  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     for _ in range(600):
         try:

@@ -14,6 +14,10 @@ from .latent import LatentSpec, _check_keys
 # Image sizes the conv stacks support, with the resolution at which G starts upsampling. Each stride-2 layer doubles
 # the side, so 28 = 7·2², 32 = 4·2³, 64 = 4·2⁴.
 BASE_RESOLUTION = {28: 7, 32: 4, 64: 4}
+# A shipped config.json is ~3 KB; anything near this size is not a config (and is never read into memory whole).
+MAX_CONFIG_BYTES = 1_000_000
+MAX_METADATA_DEPTH = 32  # metadata is a few levels of facts; deeper nesting is a malformed or hostile file
+MAX_ERROR_CHARS = 300  # error messages quote at most this much of what they were given
 
 
 @dataclass(frozen=True)
@@ -107,33 +111,53 @@ class InfoGANConfig:
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> InfoGANConfig:
+        """Read and validate `config.json`. Anything malformed (not a file, too large, not JSON, nested absurdly
+        deep, wrong keys or values) is one ValueError naming the file; a missing file is FileNotFoundError."""
         path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no config.json in {path.parent}: is this an InfoGAN checkpoint folder?")
+        if not path.is_file():
+            raise ValueError(f"{path} is not a file (a folder?); a checkpoint needs a config.json file")
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ValueError(f"{path} is {size:,} bytes; an InfoGAN config.json is a few KB (limit "
+                             f"{MAX_CONFIG_BYTES:,}): this is not a config file")  # fmt: skip
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FileNotFoundError(f"no config.json in {path.parent}: is this an InfoGAN checkpoint folder?") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{path} is not valid JSON ({err}); re-download or re-save the checkpoint") from None
+        except RecursionError:
+            raise ValueError(f"{path} is nested too deeply to be an InfoGAN config") from None
+        except (ValueError, OSError) as err:  # JSONDecodeError, UnicodeDecodeError, int too long, unreadable
+            raise ValueError(
+                f"{path} is not valid JSON ({shorten(err)}); re-download or re-save the checkpoint"
+            ) from None
         try:
             return cls.from_dict(data)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{path}: invalid InfoGAN config: {err}") from None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as err:
+            raise ValueError(f"{path}: invalid InfoGAN config: {shorten(err)}") from None
+
+
+def shorten(value: Any, limit: int = MAX_ERROR_CHARS) -> str:
+    """`str(value)` cut to `limit` characters, so an error never echoes a huge input back whole."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters in all)"
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_json(value: Any, where: str) -> None:
-    """Metadata must survive a JSON round trip unchanged (no tensors, NaN or custom objects)."""
+def _check_json(value: Any, where: str, depth: int = 0) -> None:
+    """Metadata must survive a JSON round trip unchanged (no tensors, NaN or custom objects) and stay shallow."""
+    if depth > MAX_METADATA_DEPTH:
+        raise ValueError(f"{where.split('.')[0]} is nested deeper than {MAX_METADATA_DEPTH} levels")
     if isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, str):
-                raise ValueError(f"{where}: keys must be strings, got {k!r}")
-            _check_json(v, f"{where}.{k}")
+                raise ValueError(f"{where}: keys must be strings, got {shorten(repr(k))}")
+            _check_json(v, f"{where}.{shorten(k, 40)}", depth + 1)
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            _check_json(v, f"{where}[{i}]")
+            _check_json(v, f"{where}[{i}]", depth + 1)
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{where}: {value} is not valid JSON")

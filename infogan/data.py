@@ -7,15 +7,16 @@ per item, and makes resuming exact: the batch order is a function of one seeded 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torchvision
-from PIL import Image
-from torchvision.transforms import v2
-from tqdm.auto import tqdm
+if TYPE_CHECKING:
+    import torch
+
+# torch, torchvision and PIL are imported inside the loaders: listing DATASETS (train.py -h) stays instant.
 
 from . import dsprites
 
@@ -83,10 +84,19 @@ def _load_torchvision_digits(
     root: Path, image_size: int, channels: int, split: str, source: DatasetSource
 ) -> ImageData:
     """MNIST-style datasets: torchvision reads the IDX files (or downloads them when online)."""
+    import torchvision
+
     dataset_class = getattr(torchvision.datasets, source.torchvision_class)
+    # torchvision creates <root>/<Class>/raw/ before downloading: remember what existed, so a failed (offline)
+    # download does not leave empty folders that look like a half-present dataset.
+    created = [d for d in (root, root / source.torchvision_class, root / source.torchvision_class / "raw")
+               if not d.exists()]  # fmt: skip
     try:
         dataset = dataset_class(str(root), train=split == "train", download=True)
     except Exception as err:  # torchvision raises URLError/RuntimeError variants when offline
+        for folder in reversed(created):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
         raise FileNotFoundError(
             f"{source.title} is not in {root} ({root / source.torchvision_class / 'raw'}) and could not be "
             f"downloaded ({type(err).__name__}: {err}). Pass --data-dir pointing to a folder that holds "
@@ -98,6 +108,11 @@ def _load_torchvision_digits(
 
 def _load_image_folder(root: Path, image_size: int, channels: int, split: str, source: DatasetSource) -> ImageData:
     """Every image file under the folder (recursively), cropped, resized and centre-cropped to the model size."""
+    import torch
+    from PIL import Image
+    from torchvision.transforms import v2
+    from tqdm.auto import tqdm
+
     folder = root / source.subfolder if source.subfolder else root
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder {folder} does not exist; pass --data-dir pointing to your images")
@@ -116,8 +131,16 @@ def _load_image_folder(root: Path, image_size: int, channels: int, split: str, s
     images = torch.empty(len(files), channels, image_size, image_size, dtype=torch.uint8)
     for i, path in enumerate(tqdm(files, desc=f"loading {folder.name}", unit="img", leave=False)):
         try:
-            with Image.open(path) as image:
-                images[i] = transform(image.convert(mode))
+            with warnings.catch_warnings():
+                # PIL only warns between MAX_IMAGE_PIXELS and twice that; a training image that large is an error.
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    images[i] = transform(image.convert(mode))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise ValueError(
+                f"image {path} is too large to decode safely ({err}); it may be a decompression bomb — remove it "
+                "or resize it"
+            ) from None
         except OSError as err:
             raise ValueError(f"cannot read image {path}: {err}; remove or fix it") from None
     return ImageData(images)
@@ -126,6 +149,7 @@ def _load_image_folder(root: Path, image_size: int, channels: int, split: str, s
 def _load_frey(root: Path, image_size: int, channels: int, split: str, source: DatasetSource) -> ImageData:
     """Frey faces: 1,965 grey 20×28 frames, padded (edge pixels repeated) to square before resizing."""
     import scipy.io
+    import torch
 
     path = root / "frey" / "frey_rawface.mat"
     if not path.is_file():
@@ -149,6 +173,9 @@ def _load_dsprites(root: Path, image_size: int, channels: int, split: str, sourc
 
 
 def _resize(images: torch.Tensor, image_size: int, channels: int) -> torch.Tensor:
+    import torch
+    from torchvision.transforms import v2
+
     if images.shape[-1] != image_size:
         images = v2.functional.resize(images, [image_size, image_size], antialias=True)
     if images.shape[1] != channels:

@@ -8,14 +8,18 @@ links, and the model-card facts shown in the app.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
+import logging
 import math
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from .config import shorten
 from .latent import CategoricalCode, ContinuousCode, LatentCode
 from .model import CONFIG_FILE, InfoGAN
 from .visualize import (
@@ -52,6 +57,9 @@ MAX_ANIMATION_FRAMES = 48
 MAX_METRICS_IN_FACTS = 24  # the Learn tab lists this many metric values; the model card has them all
 MAX_LIST_IN_FACTS = 10  # longer lists (e.g. confusion matrices) are left to the model card
 MODELS_ENV = "INFOGAN_MODELS"  # comma-separated Hub repo ids loaded in addition to checkpoints/
+HUB_TIMEOUT_S = 30.0  # per Hub model at start: an unreachable Hub costs this much, then the app starts without it
+
+log = logging.getLogger(__name__)
 
 
 # ---- loading ----------------------------------------------------------------------------------------------------
@@ -81,31 +89,57 @@ class ModelRegistry:
     """The models the explorer serves, by name, each loaded once at start (loading a name again is a no-op).
 
     Local checkpoints are named by their folder (`checkpoints/mnist` → "mnist"), Hub models by their repo id.
+    A model that fails to load is recorded in `failures` (name → reason) and the others are still served.
     """
 
     def __init__(self) -> None:
         self._models: dict[str, InfoGAN] = {}
         self._sources: dict[str, str] = {}
+        self.failures: dict[str, str] = {}
 
     @classmethod
     def from_sources(
-        cls, checkpoint_dir: str | Path | None = "checkpoints", hub_ids: Iterable[str] = ()
+        cls,
+        checkpoint_dir: str | Path | None = "checkpoints",
+        hub_ids: Iterable[str] = (),
+        hub_timeout: float | None = HUB_TIMEOUT_S,
     ) -> ModelRegistry:
-        """Load every checkpoint folder under `checkpoint_dir`, then the given Hub repo ids (safetensors only)."""
+        """Load every checkpoint folder under `checkpoint_dir`, then the given Hub repo ids (safetensors only).
+
+        One broken folder or unreachable repo does not stop the others: its error goes to `failures` and the log.
+        """
         registry = cls()
         for name, path in discover_checkpoints(checkpoint_dir).items() if checkpoint_dir else ():
-            registry.load(name, path)
+            registry.try_load(name, path)
         for repo_id in hub_ids:
-            registry.load(repo_id, repo_id)
+            registry.try_load(repo_id, repo_id, timeout=hub_timeout)
         return registry
 
-    def load(self, name: str, source: str | Path) -> InfoGAN:
+    def try_load(self, name: str, source: str | Path, timeout: float | None = None) -> InfoGAN | None:
+        """`load`, but a failure is recorded in `failures` and logged instead of raised."""
+        try:
+            return self.load(name, source, timeout=timeout)
+        except Exception as err:  # any bad file or network error: serve the other models (RuntimeError from torch too)
+            reason = shorten(f"{type(err).__name__}: {err}", 500)
+            self.failures[name] = reason
+            log.warning("model %r (%s) was not loaded: %s", name, source, reason)
+            return None
+
+    def load(self, name: str, source: str | Path, timeout: float | None = None) -> InfoGAN:
         """Load `source` (folder or Hub id) under `name`; an already loaded name returns the loaded model."""
         if name in self._models:
             return self._models[name]
-        model = InfoGAN.from_pretrained(source).eval().requires_grad_(False)
+        model = InfoGAN.from_pretrained(source, timeout=timeout).eval().requires_grad_(False)
         self.add(name, model, source=str(source))
+        self.failures.pop(name, None)
         return model
+
+    def failure_notice(self) -> str:
+        """Markdown naming every model that failed to load and why ("" when all loaded), for the UI."""
+        if not self.failures:
+            return ""
+        lines = [f"- **{name}**: {reason}" for name, reason in self.failures.items()]
+        return "**Not loaded** (the other models work; fix or remove these and restart):\n" + "\n".join(lines)
 
     def add(self, name: str, model: InfoGAN, source: str = "memory") -> None:
         """Register an already built model (tests and notebooks)."""
@@ -447,10 +481,16 @@ def download_stem(model_name: str, seed: int, codes: Mapping[str, Any], model: I
 
 class OutputStore:
     """Writes rendered files to one temporary folder under names that say what they show (downloads keep the name),
-    one sub-folder per request so equal names never collide, keeping only the newest `keep` (bounded disk use)."""
+    one sub-folder per request so equal names never collide, keeping only the newest `keep` (bounded disk use).
 
-    def __init__(self, keep: int = 64) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="infogan-explorer-"))
+    Give it a folder inside Gradio's cache (`root`): Gradio serves files from there as they are, instead of copying
+    every returned image and GIF into its cache, so `keep` bounds the disk they use.
+    """
+
+    def __init__(self, keep: int = 64, root: str | Path | None = None) -> None:
+        if root is not None:
+            Path(root).mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix="infogan-explorer-", dir=root))
         self.keep = keep
         self._numbers = itertools.count(1)  # next() on a count is atomic under the GIL: unique names per request
         self._lock = threading.Lock()  # pruning must not race another request's pruning (concurrency > 1)
@@ -473,22 +513,134 @@ class OutputStore:
         return path
 
 
+def trim_files(paths: Iterable[str | Path], max_bytes: int | None = None, max_files: int | None = None) -> list[Path]:
+    """Delete the oldest of `paths` until at most `max_files` remain holding at most `max_bytes`; returns those
+    deleted. Files that vanish meanwhile (another request or Gradio's own cleanup) are skipped."""
+    files = []
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        files.append((info.st_mtime, info.st_size, str(path)))
+    files.sort()
+    total, deleted = sum(size for _, size, _ in files), []
+    for _, size, path in files:
+        over_count = max_files is not None and len(files) - len(deleted) > max_files
+        over_size = max_bytes is not None and total > max_bytes
+        if not (over_count or over_size):
+            break
+        Path(path).unlink(missing_ok=True)
+        total -= size
+        deleted.append(path)
+    return [Path(p) for p in deleted]
+
+
+def start_cache_trimmer(
+    file_sets: Callable[[], Sequence[set[str]]], max_bytes: int, every_s: float = 60
+) -> threading.Event:
+    """Every `every_s` seconds (daemon thread), delete the oldest files of `file_sets()` beyond `max_bytes` in all,
+    and forget them; set the returned event to stop. Gradio's `delete_cache` bounds its cache by age only; this
+    bounds it by size too (a burst of requests)."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every_s):
+            try:
+                sets = list(file_sets())
+                deleted = {str(p) for p in trim_files([f for s in sets for f in list(s)], max_bytes=max_bytes)}
+                for files in sets:
+                    files.difference_update(deleted)
+            except Exception as err:  # never let housekeeping take the app down (e.g. a set changed size)
+                log.warning("cache trimming failed: %s", err)
+
+    threading.Thread(target=run, name="cache-trimmer", daemon=True).start()
+    return stop
+
+
+class AdmissionGate:
+    """Admits a request while fewer than `limit` are waiting, counting `waiting()` (the queue's own count) plus the
+    requests admitted in the last `window_s` seconds, which may not have reached the queue yet (admission checks
+    run concurrently, so the queue's count alone lets a burst through)."""
+
+    def __init__(self, limit: int, waiting: Callable[[], int], window_s: float = 1.0) -> None:
+        self.limit, self.waiting, self.window_s = limit, waiting, window_s
+        self._recent: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def admit(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            while self._recent and now - self._recent[0] > self.window_s:
+                self._recent.popleft()
+            if self.waiting() + len(self._recent) >= self.limit:
+                return False
+            self._recent.append(now)
+            return True
+
+
 # ---- encoding images with Q ----------------------------------------------------------------------------------------
 
+# Decoded-pixel cap for uploads, checked from the image header before any pixel is decoded: a 24-megapixel photo
+# (6000×4000) is accepted, a 263 KB PNG of 13,000×13,000 (1.2–1.5 GB once decoded) is not.
+MAX_UPLOAD_PIXELS = 24_000_000
 
-def sketch_to_image(value: Any) -> Image.Image | None:
-    """The drawn picture from a gr.Sketchpad/ImageEditor value (a dict with "composite") or a plain image."""
+
+def open_upload(value: Any) -> Image.Image | None:
+    """The picture in an upload or sketch as sent by Gradio without preprocessing, or an image already in memory.
+
+    Accepts None, a file path, a FileData-like dict ({"path": ...}), a sketch ({"composite": ...}), a PIL image or
+    an array. Files are checked against MAX_UPLOAD_PIXELS from their header before decoding; ValueError for files
+    that are too large or not images.
+    """
     if value is None:
         return None
     if isinstance(value, Mapping):
-        value = value.get("composite")
+        if "composite" in value:  # gr.Sketchpad / ImageEditor: the flattened drawing
+            return open_upload(value.get("composite"))
+        value = value.get("path")
         if value is None:
             return None
     if isinstance(value, np.ndarray):
         value = Image.fromarray(value)
-    if not isinstance(value, Image.Image):
+    if isinstance(value, Image.Image):
+        _check_pixels(value)
+        return value
+    if not isinstance(value, (str, Path)):
         raise ValueError(f"expected an image, got {type(value).__name__}")
-    return value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(value)  # reads the header only
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ValueError(_too_many_pixels_message(None)) from None
+        except (OSError, ValueError) as err:
+            raise ValueError(
+                f"could not read the upload as an image ({type(err).__name__}); use a PNG or JPEG"
+            ) from None
+    _check_pixels(image)
+    image.draft(image.mode, (1024, 1024))  # JPEGs decode at a reduced scale when they are much bigger than needed
+    try:
+        image.load()
+    except (OSError, ValueError) as err:
+        raise ValueError(f"could not decode the image ({type(err).__name__}: {shorten(err, 200)})") from None
+    return image
+
+
+def _check_pixels(image: Image.Image) -> None:
+    if image.width * image.height > MAX_UPLOAD_PIXELS:
+        raise ValueError(_too_many_pixels_message(image.size))
+
+
+def _too_many_pixels_message(size: tuple[int, int] | None) -> str:
+    shown = f" is {size[0]:,}×{size[1]:,} pixels;" if size else " has too many pixels;"
+    return (f"the image{shown} the limit is {MAX_UPLOAD_PIXELS / 1e6:g} megapixels. Resize it (the models see 28–64 "
+            "pixels anyway) and upload it again")  # fmt: skip
+
+
+def sketch_to_image(value: Any) -> Image.Image | None:
+    """The drawn picture from a gr.Sketchpad/ImageEditor value (a dict with "composite") or a plain image."""
+    return open_upload(value)
 
 
 def is_blank(image: Image.Image | None) -> bool:

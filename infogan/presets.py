@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import InfoGANConfig
-from .latent import _check_keys
+if TYPE_CHECKING:
+    from .config import InfoGANConfig
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -29,6 +29,9 @@ def available_presets() -> list[str]:
 
 def load_preset(name_or_path: str | Path) -> Preset:
     """A preset by name (see `available_presets()`) or from a JSON file path."""
+    from .config import InfoGANConfig  # imports torch: not needed just to list presets (train.py -h)
+    from .latent import _check_keys
+
     path = Path(name_or_path)
     if path.suffix != ".json":
         path = PRESET_DIR / f"{name_or_path}.json"

@@ -9,16 +9,22 @@ Run folder layout (`out_dir`):
 Under `torchrun`/`accelerate launch` every process runs this loop on its rows of each global batch (see
 infogan.distributed); process 0 alone writes the run folder, and everything in it is global, whatever the number of
 processes.
+
+A checkpoint never leaves a mixed or half-written folder: model/ is written as .model.tmp/ and swapped in with two
+renames (a crash between them leaves .model.old/, which the next start puts back), and training_state.pt is
+written as .training_state.pt.tmp and renamed. Leftover temp files are removed when a Trainer starts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import json
 import math
 import os
 import platform
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +45,10 @@ from .model import InfoGAN
 from .model_card import write_preview_images
 
 STATE_FILE = "training_state.pt"
+MODEL_DIR = "model"
+LOG_FILE = "log.jsonl"
+# Temp names a crash can leave behind: the model folder being written, the one being replaced, the resume state.
+MODEL_TMP, MODEL_OLD, STATE_TMP = f".{MODEL_DIR}.tmp", f".{MODEL_DIR}.old", f".{STATE_FILE}.tmp"
 
 
 @dataclass
@@ -76,7 +86,8 @@ class TrainConfig:
     compile: bool = False  # torch.compile the networks: faster steps on GPU after a compile of a minute or so
     log_every: int = 50
     sample_every: int = 500
-    checkpoint_every: int = 500
+    # None: min(500, steps // 4), so even a short run leaves checkpoints to resume from (at least four per run).
+    checkpoint_every: int | None = None
     code_notes: dict[str, str] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -84,6 +95,8 @@ class TrainConfig:
             raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {sorted(DATASETS)}")
         for name in ("steps", "batch_size", "log_every", "sample_every", "checkpoint_every"):
             value = getattr(self, name)
+            if name == "checkpoint_every" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.batch_size < 2:
@@ -110,6 +123,13 @@ class TrainConfig:
             raise ValueError(f"compile must be true or false, got {self.compile!r}")
         if self.gan_loss not in GAN_LOSSES:
             raise ValueError(f"gan_loss must be one of {sorted(GAN_LOSSES)}, got {self.gan_loss!r}")
+
+    @property
+    def checkpoint_interval(self) -> int:
+        """Steps between checkpoints: `checkpoint_every`, or by default min(500, steps // 4)."""
+        if self.checkpoint_every is not None:
+            return self.checkpoint_every
+        return max(1, min(500, self.steps // 4))
 
 
 class TrainingDivergedError(RuntimeError):
@@ -144,6 +164,8 @@ class Trainer:
             raise ValueError("--cr-weight (InfoGAN-CR) runs in one process only: its extra generator pass is not "
                              "synchronised across processes; drop it, or run without torchrun / accelerate "
                              "launch")  # fmt: skip
+        if self.parallel.is_main:  # only process 0 writes (and cleans) the run folder
+            prepare_run_folder(self.out_dir)
         self.device = self.parallel.device
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes every step: let cuDNN pick its fastest kernels
@@ -178,6 +200,8 @@ class Trainer:
             raise FileExistsError(
                 f"{self.out_dir} already holds a run ({STATE_FILE}); pass --resume to continue it or choose a new --out"
             )
+        elif self.parallel.is_main:  # a fresh start: a log from an earlier run that never checkpointed is kept aside
+            rotate_old_log(self.out_dir)
         self._prepare_networks()
 
     def _prepare_networks(self) -> None:
@@ -330,7 +354,7 @@ class Trainer:
         bar = tqdm(
             total=cfg.steps, initial=self.step, desc="training", unit="step", dynamic_ncols=True, disable=not main
         )
-        with (self.out_dir / "log.jsonl").open("a", encoding="utf-8") if main else contextlib.nullcontext() as log:
+        with (self.out_dir / LOG_FILE).open("a", encoding="utf-8") if main else contextlib.nullcontext() as log:
             while self.step < cfg.steps:
                 t0 = time.perf_counter()
                 stats = self.train_step(self.next_batch())
@@ -355,7 +379,7 @@ class Trainer:
                     window, window_steps, window_start = {}, 0, time.perf_counter()
                 if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
                     self.write_previews()
-                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                if self.step % cfg.checkpoint_interval == 0 or self.step == cfg.steps:
                     self.evaluate_on_labels(log)
                     self.save_checkpoint()
         bar.close()
@@ -425,9 +449,33 @@ class Trainer:
         if self.last_metrics:
             metadata["metrics"] = {"test_set": self.last_metrics}
         self.model.config = self.model.config.with_metadata(**metadata)
-        exported = self.export_model()
-        exported.config = self.model.config
-        exported.save_pretrained(self.out_dir / "model")
+        try:
+            self._write_model_folder()
+            self._write_state()
+        except OSError as err:  # disk full, permissions, a vanished drive: the previous checkpoint is intact
+            raise OSError(
+                f"could not write the step-{self.step} checkpoint in {self.out_dir} ({err.strerror or err}); the "
+                f"previous checkpoint (step {self._saved_step()}) is intact — free some space or fix the folder's "
+                "permissions, then continue with --resume"
+            ) from None
+
+    def _write_model_folder(self) -> None:
+        """Write model/ as .model.tmp/, then swap it in: readers see the old folder or the new one, never a mix."""
+        tmp, old, final = self.out_dir / MODEL_TMP, self.out_dir / MODEL_OLD, self.out_dir / MODEL_DIR
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            exported = self.export_model()  # the EMA generator, when there is one
+            exported.config = self.model.config
+            exported.save_pretrained(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)  # a crash right before this leaves .model.old/, restored by prepare_run_folder
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _write_state(self) -> None:
         state = {
             "model": self.model.state_dict(),
             "ema_generator": self.ema_generator.state_dict() if self.ema_generator is not None else {},
@@ -445,13 +493,19 @@ class Trainer:
             "model_config": self.model.config.to_json(),
             "train_config": json.dumps(asdict(self.config)),
         }
-        tmp = self.out_dir / f".{STATE_FILE}.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.out_dir / STATE_FILE)
+        tmp = self.out_dir / STATE_TMP
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, self.out_dir / STATE_FILE)
+        finally:
+            tmp.unlink(missing_ok=True)  # a failed write (disk full) leaves no partial 40 MB temp file
 
     def _saved_step(self) -> int | str:
         path = self.out_dir / STATE_FILE
-        return torch.load(path, weights_only=True)["step"] if path.exists() else "none yet"
+        try:
+            return torch.load(path, weights_only=True)["step"] if path.exists() else "none yet"
+        except Exception:  # only used in error messages: never mask the error being reported
+            return "unknown"
 
     def _load_state(self) -> None:
         path = self.out_dir / STATE_FILE
@@ -502,11 +556,47 @@ class Trainer:
 
     def _truncate_log(self) -> None:
         """Drop log lines written after the checkpoint we resume from: those steps are about to be redone."""
-        log = self.out_dir / "log.jsonl"
+        log = self.out_dir / LOG_FILE
         if log.exists():
             kept = [line for line in log.read_text(encoding="utf-8").splitlines(keepends=True)
                     if json.loads(line).get("step", 0) <= self.step]  # fmt: skip
             log.write_text("".join(kept), encoding="utf-8")
+
+
+def prepare_run_folder(out_dir: Path) -> None:
+    """Create `out_dir` (clear error when it cannot be written) and tidy what a crash left: restore model/ from an
+    interrupted swap, delete half-written temp files."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        reason = "no space left on the device" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+        raise ValueError(f"cannot write to --out {out_dir} ({reason}); choose a folder you can write to") from None
+    model, old = out_dir / MODEL_DIR, out_dir / MODEL_OLD
+    if old.is_dir() and not model.exists():  # killed between the two renames of a checkpoint swap
+        old.rename(model)
+        tqdm.write(f"restored {model} from an interrupted checkpoint swap")
+    for leftover in (out_dir / MODEL_TMP, old, out_dir / STATE_TMP):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def rotate_old_log(out_dir: Path) -> Path | None:
+    """Move log.jsonl of an earlier run that never checkpointed to log.N.jsonl (the first free N); returns it."""
+    log = out_dir / LOG_FILE
+    if not log.exists():
+        return None
+    n = 1
+    while (out_dir / f"log.{n}.jsonl").exists():
+        n += 1
+    log.rename(out_dir / f"log.{n}.jsonl")
+    tqdm.write(f"{out_dir} held a log but no checkpoint (an earlier run stopped before its first one): kept as "
+               f"log.{n}.jsonl; this run starts a new {LOG_FILE}")  # fmt: skip
+    return out_dir / f"log.{n}.jsonl"
 
 
 def _set_requires_grad(params: list[torch.nn.Parameter], flag: bool) -> None:

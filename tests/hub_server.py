@@ -44,6 +44,11 @@ class Repo:
     commits: list[dict[str, Any]] = field(default_factory=list)
     type: str = "model"  # "model", "dataset" or "space"
     sdk: str | None = None  # a Space's SDK ("static", "gradio", ...)
+    visibility: str | None = None  # "private"/"public" as create_repo asked; None: the Hub's default (public)
+
+    @property
+    def private(self) -> bool:
+        return self.visibility == "private"
 
     @property
     def head(self) -> str:
@@ -95,7 +100,9 @@ class HubStandIn:
         with self._lock:
             if repo_id in self.repos:
                 return _json(409, {"error": f"You already created this {repo_type} repo", "url": url})
-            self.repos[repo_id] = Repo(type=repo_type, sdk=sdk)
+            # huggingface_hub 2.x sends `visibility`; older clients sent `private: true`.
+            visibility = payload.get("visibility") or ("private" if payload.get("private") else None)
+            self.repos[repo_id] = Repo(type=repo_type, sdk=sdk, visibility=visibility)
         return _json(200, {"url": url, "name": repo_id})
 
     def validate_yaml(self, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

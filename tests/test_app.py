@@ -194,3 +194,42 @@ def test_app_module_has_no_import_side_effects() -> None:
 def test_an_empty_registry_is_refused() -> None:
     with pytest.raises(ValueError, match="no models"):
         app.build_demo(ModelRegistry())
+
+
+def test_main_serves_what_loads_and_refuses_only_when_nothing_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{")
+    (tmp_path / "broken" / "model.safetensors").write_bytes(b"")
+    monkeypatch.delenv("INFOGAN_MODELS", raising=False)
+    monkeypatch.setattr("sys.argv", ["app.py", "--checkpoints", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_info:
+        app.main()
+    assert exit_info.value.code == 2
+    assert "no model could be loaded:\n  broken: ValueError:" in capsys.readouterr().err
+
+    save_tiny_models(tmp_path)  # now two good models beside the broken one
+    launched = {}
+    monkeypatch.setattr(app, "launch", lambda demo, **kwargs: launched.update(demo=demo, **kwargs))
+    app.main()
+    demo = launched["demo"]
+    notice = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "load-failures")
+    assert notice.visible and "**broken**" in notice.value
+
+
+def test_a_port_in_use_gives_a_hint_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        monkeypatch.delenv("INFOGAN_MODELS", raising=False)
+        monkeypatch.setattr("sys.argv", ["app.py", "--checkpoints", str(save_tiny_models(tmp_path)), "--port",
+                                         str(port)])  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            app.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1:{port}" in err and "--port" in err and "Traceback" not in err

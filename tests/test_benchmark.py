@@ -35,3 +35,15 @@ def test_ddp_speed_worker_prints_global_throughput(capsys: pytest.CaptureFixture
     assert result["processes"] == 1 and result["preset"] == "tiny" and result["images_per_s"] > 0
     with pytest.raises(SystemExit, match="PROCESSESxTHREADS"):
         module.main(["--runs", "2"])
+
+
+@pytest.mark.slow
+def test_crash_resume_benchmark_survives_kills() -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, str(REPO_ROOT / "benchmarks" / "crash_resume.py"), "--kills", "2", "--steps", "12"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "kills 2; model/ loaded after 2 of them" in result.stdout
+    assert "final weights bit-identical to the straight run: True" in result.stdout

@@ -168,3 +168,39 @@ def test_annotate_cli_renames_codes_and_sets_labels(model: InfoGAN, tmp_path: Pa
     assert torch.equal(updated.generate(2, seed=0, codes={"shape": "blob"}), model.generate(2, 0, {"shape": 2}))
     assert annotate.main([str(tmp_path), "--labels", "shape=a,b"]) == 2
     assert annotate.main([str(tmp_path), "--rename", "nope=x"]) == 2
+
+
+@pytest.mark.parametrize("script", ["train.py", "app.py"])
+def test_help_answers_without_importing_torch_or_gradio(script: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    probe = ("import runpy, sys\n"
+             f"sys.argv = [{script!r}, '--help']\n"
+             "try:\n"
+             f"    runpy.run_path({str(REPO_ROOT / script)!r}, run_name='__main__')\n"
+             "except SystemExit as exit:\n"
+             "    assert exit.code == 0, exit.code\n"
+             "print(sorted({'torch', 'gradio', 'torchvision'} & set(sys.modules)))\n")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "usage:" in result.stdout and result.stdout.strip().endswith("[]"), result.stdout[-500:]
+    if script == "app.py":
+        from infogan.explorer import MODELS_ENV
+
+        assert f"${MODELS_ENV}" in result.stdout  # the help names the variable explorer.hub_ids_from reads
+
+
+def test_disk_full_during_training_is_one_error_line(
+    image_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    assert run_train("--data-dir", str(image_folder), "--out", str(tmp_path / "run"), "--steps", "2") == 2
+    err = capsys.readouterr().err
+    assert "error: could not write the step-2 checkpoint" in err and "No space left on device" in err
+    assert "Traceback" not in err

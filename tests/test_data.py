@@ -73,3 +73,26 @@ def test_every_dataset_states_its_terms_for_the_model_card(name: str) -> None:
     assert info["name"] and info["license"] and info["terms"] and info["id"] == name
     if info["license"] == "other" and name == "celeba":
         assert info["license_name"] and info["license_link"]
+
+
+@pytest.mark.parametrize("pixels", [1_600, 10_000], ids=["over-the-warning-limit", "over-the-error-limit"])
+def test_a_decompression_bomb_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pixels: int) -> None:
+    side = int(pixels**0.5)
+    Image.new("L", (side, side)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)  # a 40×40 image stands in for a 13,000×13,000 one
+    with pytest.raises(ValueError, match=r"bomb\.png is too large to decode safely.*decompression bomb"):
+        load_dataset("folder", tmp_path, 28, 1)
+
+
+def test_a_failed_mnist_download_leaves_no_empty_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision
+
+    def offline(self: torchvision.datasets.MNIST) -> None:
+        Path(self.raw_folder).mkdir(parents=True, exist_ok=True)  # as torchvision's download() does first
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz (network unreachable)")
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", offline)
+    (tmp_path / "data").mkdir()  # existed before: kept
+    with pytest.raises(FileNotFoundError, match=r"MNIST is not in .* could not be downloaded"):
+        load_dataset("mnist", tmp_path / "data", 28, 1)
+    assert list((tmp_path / "data").iterdir()) == []

@@ -84,10 +84,48 @@ def test_write_category_labels_keeps_labels_unique(model: InfoGAN) -> None:
     assert partial.latent.code("shape").labels == ("cat0", "pillar", "cat2")
 
 
-def test_generated_code_metrics_report_every_code(model: InfoGAN) -> None:
-    metrics = generated_code_metrics(model, n=120, batch_size=50)
+class CodeWriter(torch.nn.Module):
+    """A stand-in G that writes its input vector [z (8), shape one-hot (3), width (1)] into the first 12 pixels."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        images = torch.zeros(len(x), 1, 28, 28)
+        images.view(len(x), -1)[:, : x.shape[1]] = x
+        return images
+
+
+class CodeReader(torch.nn.Module):
+    """A stand-in Q that reads those pixels back: confident logits for the shape, the exact width, log σ = 0.
+
+    `blind=True` answers the same for every image (uniform logits, mean 0): a Q that learned nothing."""
+
+    def __init__(self, blind: bool = False) -> None:
+        super().__init__()
+        self.blind = blind
+
+    def forward(self, flat: torch.Tensor) -> torch.Tensor:
+        logits, width = 30 * flat[:, 8:11], flat[:, 11]
+        if self.blind:
+            logits, width = torch.zeros_like(logits), torch.zeros_like(width)
+        return torch.cat([logits, width[:, None], torch.zeros(len(flat), 1)], dim=1)  # (B, 3 + 2)
+
+
+@pytest.mark.parametrize("blind", [False, True], ids=["perfect-q", "blind-q"])
+def test_generated_code_metrics_report_every_code(model: InfoGAN, blind: bool) -> None:
+    model.generator, model.trunk, model.q_head = CodeWriter(), torch.nn.Flatten(), CodeReader(blind)
+    metrics = generated_code_metrics(model, n=120, batch_size=50)  # batches of 50, 50, 20: weighted by size
     assert metrics.keys() == {"shape", "width"}
     assert metrics["shape"]["max_information_nats"] == pytest.approx(math.log(3), abs=1e-4)
-    assert metrics["shape"]["information_nats"] <= math.log(3)
-    assert math.isfinite(metrics["width"]["r2"]) and metrics["width"]["r2"] <= 1
+    # Information = H(c) − E[−log Q(c|x)]. A perfect Q reads the category exactly (H = ln 3); a blind one gives
+    # uniform probabilities (NLL = ln 3, so 0 nats). For width ~ U(-1, 1), H = ln 2 and Q's Gaussian with σ = 1 has
+    # NLL ½ln(2π) + ½(c − mean)²: at best ln 2 − ½ln(2π) = −0.2258 nats (the bound is loose for a unit σ).
+    if blind:
+        assert metrics["shape"]["information_nats"] == pytest.approx(0.0, abs=1e-4)
+        width_nll = 0.5 * math.log(2 * math.pi) + 0.5 / 3  # E[c²] = 1/3 for U(-1, 1)
+        assert metrics["width"]["information_nats"] == pytest.approx(math.log(2) - width_nll, abs=0.05)
+        assert metrics["width"]["r2"] < 0.0, "a constant prediction explains none of the variance"
+    else:
+        assert metrics["shape"]["information_nats"] == pytest.approx(math.log(3), abs=1e-4)
+        assert metrics["width"]["information_nats"] == pytest.approx(math.log(2) - 0.5 * math.log(2 * math.pi),
+                                                                     abs=1e-4)  # fmt: skip
+        assert metrics["width"]["r2"] == pytest.approx(1.0, abs=1e-6)
     assert metrics == generated_code_metrics(model, n=120, batch_size=50), "fixed seed: metrics are reproducible"

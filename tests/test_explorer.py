@@ -77,6 +77,30 @@ def test_unknown_model_lists_the_available_ones(registry: ModelRegistry) -> None
         registry.get("nope")
 
 
+def test_one_bad_model_does_not_stop_the_others(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = save_tiny_models(tmp_path)
+    InfoGAN(tiny_config()).save_pretrained(folder / "truncated")
+    weights = folder / "truncated" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    (folder / "folder-config" / "config.json").mkdir(parents=True)
+    (folder / "folder-config" / "model.safetensors").write_bytes(weights.read_bytes())
+    (folder / "deep").mkdir()
+    (folder / "deep" / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    (folder / "deep" / "model.safetensors").write_bytes(b"")
+
+    registry = ModelRegistry.from_sources(folder, hub_ids=["not a repo id!"], hub_timeout=5)
+    assert registry.names == ["faces", "shapes"]
+    assert set(registry.failures) == {"truncated", "folder-config", "deep", "not a repo id!"}
+    assert "not a readable safetensors file" in registry.failures["truncated"]
+    assert "is not a file" in registry.failures["folder-config"]
+    assert "nested too deeply" in registry.failures["deep"]
+    assert "nor a valid Hub repo id" in registry.failures["not a repo id!"]
+    notice = registry.failure_notice()
+    assert notice.startswith("**Not loaded**") and "- **truncated**: ValueError:" in notice
+    assert all(name in caplog.text for name in registry.failures), "every failure is logged"
+    assert ModelRegistry.from_sources(save_tiny_models(tmp_path / "good")).failure_notice() == ""
+
+
 def test_hub_ids_come_from_flag_and_environment() -> None:
     env = {explorer.MODELS_ENV: "a/b, c/d"}
     assert explorer.hub_ids_from(["x/y", "a/b"], env) == ["x/y", "a/b", "c/d"]

@@ -11,8 +11,10 @@ the environment is enough.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +66,20 @@ def test_push_uploads_exactly_the_saved_folder(hub: HubStandIn, model: InfoGAN, 
                      "/api/models/alice/tiny-infogan/commit/main"]  # fmt: skip
 
 
+def test_save_pretrained_forwards_push_settings(hub: HubStandIn, model: InfoGAN, tmp_path: Path) -> None:
+    other_token = "hf_other_0123456789abcdefghijklmnopqrstu"
+    model.save_pretrained(tmp_path / "local", push_to_hub=True, repo_id="alice/secret-infogan", private=True,
+                          token=other_token, commit_message="first secret version")  # fmt: skip
+    repo = hub.repos["alice/secret-infogan"]
+    assert repo.private is True, "private=True must reach create_repo (the repo was created public)"
+    assert repo.commits[-1]["summary"] == "first secret version"
+    assert f"Bearer {other_token}" in hub.tokens
+    assert set(repo.files) == EXPECTED_FILES
+
+    model.push_to_hub("alice/open-infogan")  # nothing asked: the Hub's default
+    assert not hub.repos["alice/open-infogan"].private
+
+
 def test_download_round_trip_generates_identical_images(hub: HubStandIn, model: InfoGAN, tmp_path: Path) -> None:
     model.push_to_hub("alice/tiny-infogan")
     loaded = InfoGAN.from_pretrained("alice/tiny-infogan", cache_dir=tmp_path / "cache")
@@ -113,6 +129,19 @@ def test_invalid_repo_id_is_not_sent_to_the_hub(hub: HubStandIn) -> None:
     with pytest.raises(FileNotFoundError, match="neither a local checkpoint folder nor a valid Hub repo id"):
         InfoGAN.from_pretrained("not a repo id!")
     assert hub.requests == []
+
+
+def test_an_unanswering_hub_is_given_up_after_the_timeout(hub: HubStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) but never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setattr(constants, "ENDPOINT", url)
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", url + "/{repo_id}/resolve/{revision}/{filename}")
+        start = time.perf_counter()
+        with pytest.raises(FileNotFoundError, match=r"could not download 'alice/slow' from the Hub within 1 s"):
+            InfoGAN.from_pretrained("alice/slow", timeout=1)
+        assert time.perf_counter() - start < 3
 
 
 def test_train_cli_pushes_the_final_model(hub: HubStandIn, tmp_path: Path) -> None:

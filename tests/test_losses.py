@@ -100,17 +100,51 @@ def test_information_gradient_reaches_generator_trunk_and_q_head(shapes: ImageDa
     assert not has_grad(m.d_head), "the D head plays no part in L_I"
 
 
+def parameters_of(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Copies of the trainable weights only: BatchNorm's running statistics change in any forward pass in train mode,
+    so a state_dict comparison would report "updated" even for a network whose optimiser never stepped."""
+    return {k: v.detach().clone() for k, v in module.named_parameters()}
+
+
 def test_train_step_updates_every_network(shapes: ImageData, tmp_path: Path) -> None:
     torch.manual_seed(0)
     trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path)
     m = trainer.model
-    before = {k: v.clone() for k, v in m.state_dict().items()}
+    before = parameters_of(m)
     stats = trainer.train_step(trainer.next_batch())
-    after = m.state_dict()
+    after = parameters_of(m)
     for prefix in ("generator.", "trunk.", "d_head.", "q_head."):
         changed = [k for k in before if k.startswith(prefix) and not torch.equal(before[k], after[k])]
-        assert changed, f"{prefix} parameters were not updated by a train step"
+        assert changed, f"{prefix} weights were not updated by a train step"
     assert {"d_loss", "g_loss", "info_loss", "info/shape", "info/width"} <= stats.keys()
+
+
+def test_the_information_term_alone_trains_q_and_the_trunk(
+    shapes: ImageData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the GAN losses zeroed, whatever still moves on the discriminator side moved because of L_I."""
+    import infogan.trainer
+
+    def no_gan(logits: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
+        return logits.sum() * 0.0  # keeps the graph, contributes no gradient
+
+    monkeypatch.setattr(infogan.trainer, "d_loss", no_gan)
+    monkeypatch.setattr(infogan.trainer, "g_loss", no_gan)
+    torch.manual_seed(0)
+    trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path)
+    m = trainer.model
+    before = parameters_of(m)
+    trainer.train_step(trainer.next_batch())
+    after = parameters_of(m)
+
+    def moved(prefix: str) -> list[str]:
+        return [k for k in before if k.startswith(prefix) and not torch.equal(before[k], after[k])]
+
+    q_weights = [k for k in before if k.startswith("q_head.")]
+    assert moved("q_head.") == q_weights, "every Q-head weight must be trained by L_I in the D/Q step"
+    assert moved("trunk."), "Q shares D's trunk: L_I must train it too"
+    assert moved("generator."), "L_I trains G as well (paper Eq. 6: min over G and Q)"
+    assert not moved("d_head."), "only the GAN loss trains the D head"
 
 
 def test_fixed_continuous_std_ignores_q_log_std() -> None:

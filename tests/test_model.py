@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ import yaml
 from safetensors.torch import load_file, save_file
 
 from infogan import InfoGAN
+from infogan import model as model_module
 from tests.conftest import tiny_config
 
 CHECKPOINT_FILES = {"config.json", "model.safetensors", "README.md", "samples.png", "traversal_shape.png",
@@ -97,8 +102,13 @@ def test_infer_codes_shapes_and_values(model: InfoGAN) -> None:
 def test_save_writes_exactly_the_checkpoint_files(model: InfoGAN, tmp_path: Path) -> None:
     model.save_pretrained(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == CHECKPOINT_FILES
-    assert json.loads((tmp_path / "config.json").read_text()) == model.config.to_dict()
+    saved = json.loads((tmp_path / "config.json").read_text())
+    digest = hashlib.sha256((tmp_path / "model.safetensors").read_bytes()).hexdigest()
+    assert saved["metadata"].pop("weights_sha256") == digest  # the file's hash, recorded beside the config
+    assert saved == model.config.to_dict() and "weights_sha256" not in model.config.metadata
     assert load_file(tmp_path / "model.safetensors").keys() == model.state_dict().keys()
+    for name in ("model.safetensors", "config.json", "README.md"):  # readable by a web server or another user
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
 
 
 def test_model_card_has_hub_metadata_header(model: InfoGAN, tmp_path: Path) -> None:
@@ -171,8 +181,16 @@ def test_weights_from_a_different_config_raise_value_error(model: InfoGAN, tmp_p
         InfoGAN.from_pretrained(tmp_path)
 
 
+def drop_weights_hash(folder: Path) -> None:
+    """Make `folder` look like a checkpoint saved before hashes were recorded (so the checks after it are reached)."""
+    config = json.loads((folder / "config.json").read_text())
+    del config["metadata"]["weights_sha256"]
+    (folder / "config.json").write_text(json.dumps(config))
+
+
 def test_extra_or_non_finite_tensors_raise_value_error(model: InfoGAN, tmp_path: Path) -> None:
     model.save_pretrained(tmp_path)
+    drop_weights_hash(tmp_path)
     state = load_file(tmp_path / "model.safetensors")
     save_file({**state, "extra.weight": torch.zeros(1)}, tmp_path / "model.safetensors")
     with pytest.raises(ValueError, match=r"unexpected \['extra.weight'\]"):
@@ -193,3 +211,165 @@ def test_corrupt_config_raises_value_error(model: InfoGAN, tmp_path: Path) -> No
 def test_constructor_requires_a_config() -> None:
     with pytest.raises(TypeError, match="expects an InfoGANConfig, got dict"):
         InfoGAN(tiny_config().to_dict())  # type: ignore[arg-type]
+
+
+# ---- hostile or damaged checkpoints (issue 9): checked before anything big is built or read ------------------------
+
+
+def test_a_bit_flip_in_the_weights_fails_the_recorded_hash(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-5] ^= 0x01  # one bit of one float: still a valid file with finite values
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"does not match the SHA-256 recorded in its config\.json"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+def test_a_checkpoint_saved_without_a_hash_still_loads(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    drop_weights_hash(tmp_path)  # as written before hashes were recorded
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert torch.equal(InfoGAN.from_pretrained(tmp_path).generate(2, seed=0), model.generate(2, seed=0))
+    config["metadata"]["weights_sha256"] = "not a hash"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="weights_sha256 must be a 64-digit hex SHA-256"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+def test_a_huge_config_is_refused_before_the_model_is_built(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    # Every field within its own limit, together ~1.5 G values (6 GB): built before the check, this took 29 s.
+    config.update(image_size=64, channels=3, base_channels=512, fc_dim=8192, q_hidden=4096)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"network of [\d,]+ values, more than the 50,000,000 allowed"):
+        InfoGAN.from_pretrained(tmp_path)
+    assert time.perf_counter() - start < 5
+
+
+def test_header_shapes_are_checked_before_any_tensor_is_read(
+    model: InfoGAN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["q_hidden"] = 32
+    (tmp_path / "config.json").write_text(json.dumps(config))
+
+    def no_full_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the weights were read before the header was checked")
+
+    monkeypatch.setattr(model_module, "load_file", no_full_load)
+    with pytest.raises(ValueError, match=r"'q_head\.layers\.0\.weight' has shape \(16, 64\) but the config needs"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (lambda c: c.replace('"metadata": {', f'"metadata": {{"deep": {_nested(100_000)},', 1), "nested too deeply"),
+        (lambda c: c.replace('"metadata": {', f'"metadata": {{"deep": {_nested(40)},', 1), "deeper than 32 levels"),
+        (lambda c: "[1, 2, 3]", "config must be a JSON object, got list"),
+        (lambda c: c.replace('"image_size": 28', '"image_size": ' + "9" * 5000), "not valid JSON"),
+        (lambda c: c.replace('"image_size": 28', '"image_size": "28"'), "image_size must be one of"),
+        (lambda c: c.replace('"latent": {', '"latent": {"x' + "y" * 100_000 + '": 1, ', 1), "unknown key"),
+        (lambda c: c + " " * 1_000_001, r"is 1,00\d,\d{3} bytes.*not a config file"),
+        (lambda c: c.replace('"codes": [', '"codes": [' + '{"name": "a", "kind": "categorical"},', 1), "missing key"),
+        (lambda c: b"\xff\xfe".decode("latin-1") + c, "not valid JSON"),
+    ],
+    ids=[
+        "nested-100000",
+        "metadata-depth-40",
+        "list",
+        "huge-int",
+        "string-size",
+        "huge-key",
+        "1-MB",
+        "no-size",
+        "junk-prefix",
+    ],
+)
+def test_every_malformed_config_is_one_short_value_error(
+    model: InfoGAN, tmp_path: Path, content: object, message: str
+) -> None:
+    model.save_pretrained(tmp_path)
+    original = (tmp_path / "config.json").read_text()
+    (tmp_path / "config.json").write_text(content(original))  # type: ignore[operator]
+    with pytest.raises(ValueError, match=message) as caught:
+        InfoGAN.from_pretrained(tmp_path)
+    assert len(str(caught.value)) < 1000, "errors must not echo huge inputs back whole"
+
+
+def test_config_json_that_is_a_folder_is_a_value_error(model: InfoGAN, tmp_path: Path) -> None:
+    model.save_pretrained(tmp_path)
+    (tmp_path / "config.json").unlink()
+    (tmp_path / "config.json").mkdir()
+    with pytest.raises(ValueError, match=r"config\.json is not a file"):
+        InfoGAN.from_pretrained(tmp_path)
+
+
+def test_a_mistyped_local_path_is_reported_without_asking_the_hub(
+    model: InfoGAN, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model.save_pretrained(tmp_path / "checkpoints" / "mnist")
+    monkeypatch.chdir(tmp_path)
+
+    def no_hub(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a path-like name must not be looked up on the Hub")
+
+    monkeypatch.setattr(model_module, "hf_hub_download", no_hub)
+    for name in ("checkpoints/mnsit", "./mnist", "checkpoints/mnist/extra", str(tmp_path / "nothing")):
+        with pytest.raises(FileNotFoundError, match="no such local folder"):
+            InfoGAN.from_pretrained(name)
+    with pytest.raises(FileNotFoundError, match="checkpoints holds: mnist"):
+        InfoGAN.from_pretrained("checkpoints/mnsit")
+    assert InfoGAN.from_pretrained(os.path.join("checkpoints", "mnist")).config == model.config
+
+
+def test_fuzzed_checkpoints_load_or_fail_with_one_clear_error(model: InfoGAN, tmp_path: Path) -> None:
+    """200 seeded corruptions of a saved checkpoint (truncations, byte flips in the safetensors header and data,
+    damaged config text): each either loads the original weights or raises ValueError/FileNotFoundError."""
+    import random
+
+    model.save_pretrained(tmp_path / "good")
+    weights, config = (
+        (tmp_path / "good" / "model.safetensors").read_bytes(),
+        (tmp_path / "good" / "config.json").read_text(),
+    )
+    header_end = 8 + int.from_bytes(weights[:8], "little")
+    rng = random.Random(0)
+    outcomes: dict[str, int] = {}
+    for i in range(200):
+        w, c = bytearray(weights), config
+        kind = ["truncate", "header-byte", "data-byte", "config-cut", "config-byte"][i % 5]
+        if kind == "truncate":
+            w = w[: rng.randrange(len(w))]
+        elif kind == "header-byte":
+            w[rng.randrange(header_end)] = rng.randrange(256)
+        elif kind == "data-byte":
+            w[rng.randrange(header_end, len(w))] ^= 1 << rng.randrange(8)
+        elif kind == "config-cut":
+            c = c[: rng.randrange(len(c))]
+        else:
+            at = rng.randrange(len(c))
+            c = c[:at] + rng.choice('{}[]":,0-e9xé\\') + c[at + 1 :]
+        folder = tmp_path / f"case{i}"
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(bytes(w))
+        (folder / "config.json").write_text(c)
+        try:
+            loaded = InfoGAN.from_pretrained(folder)
+        except (ValueError, FileNotFoundError) as err:
+            outcomes[type(err).__name__] = outcomes.get(type(err).__name__, 0) + 1
+            assert len(str(err)) < 1500, str(err)[:300]
+            continue
+        # Loaded: the damage missed everything that matters (e.g. whitespace in the config) — same weights.
+        assert all(torch.equal(v, model.state_dict()[k]) for k, v in loaded.state_dict().items()), kind
+        outcomes["loaded"] = outcomes.get("loaded", 0) + 1
+    # In our runs: 195 ValueErrors, 5 harmless edits that load the same weights; nothing else.
+    assert outcomes.get("ValueError", 0) >= 150, outcomes

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from infogan import InfoGAN
+from infogan import InfoGAN, InfoGANConfig
 from infogan.data import ImageData
 from infogan.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError
 from tests.conftest import tiny_config
@@ -44,6 +44,25 @@ def test_information_term_rises_on_synthetic_shapes(shapes: ImageData, tmp_path:
     assert last["info/shape"] > 0.5, records
     accuracy_after = q_accuracy(model)
     assert accuracy_after > max(0.8, accuracy_before + 0.2), (accuracy_before, accuracy_after)
+
+
+def test_q_learns_to_read_a_fixed_generator(shapes: ImageData, tmp_path: Path) -> None:
+    """Q must learn on its own: with G frozen (lr_g = 0), only Q's training can make it read G's categories.
+
+    (With G free, G can instead learn to steer an untrained, random Q, so Q reading its codes proves nothing.)
+    """
+    torch.manual_seed(0)
+    config = TrainConfig(dataset="folder", batch_size=32, lr_g=0.0, lr_d=2e-3, seed=0, **QUIET)
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    generator_before = {k: v.clone() for k, v in trainer.model.generator.named_parameters()}
+    accuracy_before = q_accuracy(trainer.model)
+    for _ in range(40):
+        trainer.train_step(trainer.next_batch())
+    accuracy_after = q_accuracy(trainer.model)
+    for k, v in trainer.model.generator.named_parameters():
+        assert torch.equal(v, generator_before[k]), "lr_g = 0 must leave G's weights unchanged"
+    # Chance is 1/3; in our runs Q goes from ~0.33 to ~0.9 in 40 steps.
+    assert accuracy_after > max(0.7, accuracy_before + 0.25), (accuracy_before, accuracy_after)
 
 
 def test_run_folder_layout_and_checkpoint_metadata(shapes: ImageData, tmp_path: Path) -> None:
@@ -205,3 +224,102 @@ def test_ema_augmented_hinge_run_resumes_exactly(shapes: ImageData, tmp_path: Pa
 def test_bad_new_settings_are_refused(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value}).validate()
+
+
+# ---- crashes and bad folders never lose or mix up work (issue 9) --------------------------------------------------
+
+
+def test_short_runs_checkpoint_by_default() -> None:
+    assert TrainConfig(steps=300).checkpoint_interval == 75  # a kill at step 299 loses at most 74 steps
+    assert TrainConfig(steps=6000).checkpoint_interval == 500
+    assert TrainConfig(steps=3).checkpoint_interval == 1
+    assert TrainConfig(steps=300, checkpoint_every=1000).checkpoint_interval == 1000  # an explicit value wins
+
+
+def test_a_failed_checkpoint_leaves_the_previous_model_folder_whole(
+    shapes: ImageData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = TrainConfig(dataset="folder", steps=4, batch_size=16, log_every=1, sample_every=10**6, checkpoint_every=2)
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    original = InfoGANConfig.to_json
+
+    def crash_between_weights_and_config(self: InfoGANConfig) -> str:
+        if trainer.step == 4:  # the step-4 checkpoint: its weights are written, its config.json is not
+            raise OSError(28, "No space left on device")
+        return original(self)
+
+    monkeypatch.setattr(InfoGANConfig, "to_json", crash_between_weights_and_config)
+    with pytest.raises(OSError, match=r"step-4 checkpoint .*No space left on device.*previous checkpoint \(step 2\)"):
+        trainer.train()
+    monkeypatch.setattr(InfoGANConfig, "to_json", original)
+    assert {p.name for p in tmp_path.iterdir()} == {"log.jsonl", "samples", "model", STATE_FILE}  # no temp left
+    loaded = InfoGAN.from_pretrained(tmp_path / "model")
+    assert loaded.config.metadata["training"]["steps"] == 2
+    step_2 = torch.load(tmp_path / STATE_FILE, weights_only=True)["model"]
+    assert all(torch.equal(v, step_2[k]) for k, v in loaded.state_dict().items()), "step-2 config, step-2 weights"
+
+
+def test_disk_full_while_saving_the_resume_state(
+    shapes: ImageData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = TrainConfig(dataset="folder", steps=4, batch_size=16, **{**QUIET, "checkpoint_every": 2})
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    real_save = torch.save
+
+    def fill_disk(obj: object, path: Path) -> None:
+        if trainer.step == 4:
+            Path(path).write_bytes(b"partial")  # what a full disk leaves: part of the file
+            raise OSError(28, "No space left on device")
+        real_save(obj, path)
+
+    monkeypatch.setattr(torch, "save", fill_disk)
+    with pytest.raises(OSError, match=r"previous checkpoint \(step 2\) is intact.*--resume"):
+        trainer.train()
+    assert not (tmp_path / f".{STATE_FILE}.tmp").exists()
+    monkeypatch.setattr(torch, "save", real_save)
+    assert Trainer(tiny_config(), config, shapes, tmp_path, resume=True).step == 2
+
+
+def test_a_start_cleans_what_a_crash_left(shapes: ImageData, tmp_path: Path) -> None:
+    config = TrainConfig(dataset="folder", steps=2, batch_size=16, **QUIET)
+    Trainer(tiny_config(), config, shapes, tmp_path).train()
+    # Killed mid-swap: model/ renamed aside, the new folder half-written, a partial resume state.
+    (tmp_path / "model").rename(tmp_path / ".model.old")
+    (tmp_path / ".model.tmp").mkdir()
+    (tmp_path / ".model.tmp" / "model.safetensors").write_bytes(b"half")
+    (tmp_path / f".{STATE_FILE}.tmp").write_bytes(b"x" * 1000)
+
+    trainer = Trainer(tiny_config(), replace(config, steps=4), shapes, tmp_path, resume=True)
+    assert {p.name for p in tmp_path.iterdir()} == {"log.jsonl", "samples", "model", STATE_FILE}
+    assert InfoGAN.from_pretrained(tmp_path / "model").config.metadata["training"]["steps"] == 2
+    trainer.train()
+    assert InfoGAN.from_pretrained(tmp_path / "model").config.metadata["training"]["steps"] == 4
+
+
+def test_a_fresh_start_keeps_an_old_log_aside(shapes: ImageData, tmp_path: Path) -> None:
+    config = TrainConfig(dataset="folder", steps=3, batch_size=16, log_every=1, sample_every=10**6,
+                         checkpoint_every=10**6)  # fmt: skip
+    killed = Trainer(tiny_config(), config, shapes, tmp_path)
+    original_step = killed.train_step
+
+    def die_at_step_3(real: torch.Tensor) -> dict[str, float]:
+        if killed.step == 2:
+            raise KeyboardInterrupt  # before the first checkpoint (the last step)
+        return original_step(real)
+
+    killed.train_step = die_at_step_3  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        killed.train()
+    assert not (tmp_path / STATE_FILE).exists()
+
+    Trainer(tiny_config(), config, shapes, tmp_path).train()  # nothing to resume: a fresh start in the same folder
+    assert [r["step"] for r in read_log(tmp_path)] == [1, 2, 3], "steps must not repeat in the log"
+    old = [json.loads(line)["step"] for line in (tmp_path / "log.1.jsonl").read_text().splitlines()]
+    assert old == [1, 2]
+
+
+def test_an_unwritable_out_folder_is_one_clear_error(shapes: ImageData, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    config = TrainConfig(dataset="folder", steps=2, batch_size=16, **QUIET)
+    with pytest.raises(ValueError, match=r"cannot write to --out .*a-file/run .*choose a folder you can write to"):
+        Trainer(tiny_config(), config, shapes, tmp_path / "a-file" / "run")
