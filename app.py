@@ -553,8 +553,8 @@ class GenerateAPI:
         """One PNG for a model name, a seed and a JSON object of code values by name (codes not given: prior)."""
         try:
             path = explorer.generate_file(self.registry, self.store, model, seed, codes)
-        except ValueError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+        except ValueError as err:  # shortened: a message never echoes a huge input back whole
+            raise gr.Error(shorten(err, 1000), print_exception=False) from None
         return gr.FileData(path=str(path), mime_type="image/png", orig_name=path.name)
 
     def description(self) -> str:

@@ -167,6 +167,8 @@ def _load_dsprites(root: Path, image_size: int, channels: int, split: str, sourc
     if image_size != dsprites.IMAGE_SIZE:
         raise ValueError(f"dSprites images are {dsprites.IMAGE_SIZE}x{dsprites.IMAGE_SIZE}; set the model's "
                          f"image_size to {dsprites.IMAGE_SIZE} (got {image_size})")  # fmt: skip
+    import torch
+
     indices = dsprites.subset_indices() if source.subset else None
     images = torch.from_numpy(dsprites.render_images(indices)).unsqueeze(1)  # (N, 1, 64, 64), no copy
     return ImageData(_resize(images, image_size, channels), factors=dsprites.factor_classes(indices))

@@ -28,9 +28,12 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch loads on first use: infogan.data lists this dataset without it (train.py -h)
+    import torch
 
 FACTOR_NAMES = ("shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES = (3, 6, 40, 32, 32)
@@ -58,6 +61,8 @@ def factor_values() -> tuple[np.ndarray, ...]:
 
 def factor_classes(indices: np.ndarray | torch.Tensor | None = None) -> torch.Tensor:
     """(N, 5) int64 class of each factor for the images at `indices` of the full set (all of it by default)."""
+    import torch
+
     flat = torch.arange(NUM_IMAGES) if indices is None else torch.as_tensor(indices, dtype=torch.int64)
     classes = []
     for size in reversed(FACTOR_SIZES):  # posY varies fastest
@@ -68,6 +73,8 @@ def factor_classes(indices: np.ndarray | torch.Tensor | None = None) -> torch.Te
 
 def classes_to_values(classes: torch.Tensor) -> torch.Tensor:
     """(N, 5) float64 factor values for (N, 5) factor classes."""
+    import torch
+
     return torch.stack([torch.from_numpy(v)[classes[:, i]] for i, v in enumerate(factor_values())], dim=1)
 
 

@@ -67,13 +67,13 @@ def test_huge_inputs_are_not_echoed_back_whole(client: gradio_client.Client) -> 
 def test_animations_are_served_from_a_bounded_folder_without_copies(launched: tuple) -> None:
     demo, url = launched
     client = gradio_client.Client(url, verbose=False, analytics_enabled=False, download_files=False)
-    paths = [client.predict("shapes", "width", "seeds", seed, 1, 0.0, 0.0, api_name="/traverse")[1]["path"]
+    paths = [client.predict("shapes", "width", "seeds", seed, 1, 0.0, 0.0, api_name="/traverse")[2]["path"]
              for seed in range(3)]  # fmt: skip
-    folder = Path(paths[0]).parent
-    assert folder.parent == Path(demo.GRADIO_CACHE) / "animations", "GIFs live in the cache: Gradio does not copy"
-    assert {Path(p).parent for p in paths} == {folder}
+    folder = Path(paths[0]).parent.parent  # the store's folder: one sub-folder per request
+    assert folder.parent == Path(demo.GRADIO_CACHE) / "outputs", "GIFs live in the cache: Gradio does not copy"
+    assert {Path(p).parent.parent for p in paths} == {folder}
     gifs = [Path(f) for files in demo.temp_file_sets for f in files if f.endswith(".gif")]  # what Gradio serves
-    copies = [f for f in gifs if f.parent != folder]
+    copies = [f for f in gifs if f.parent.parent != folder]
     assert len(gifs) >= 3 and copies == [], f"Gradio copied the GIFs into its cache: {copies[:3]}"
 
 

@@ -242,7 +242,7 @@ def test_cli_writes_the_set(checkpoints: Path, tmp_path: Path, capsys: pytest.Ca
         ("shapes", ["--min-confidence", "1.5"], r"probability in \[0, 1\], got 1.5"),
         ("shapes", ["--batch-size", "0"], "batch size"),
         ("shapes", ["--max-draws", "0"], "--max-draws must be a positive integer"),
-        ("missing", [], "no config.json|neither a local checkpoint folder"),
+        ("missing", [], "no config.json|neither a local checkpoint folder|no such local folder"),
     ],
 )
 def test_cli_errors_say_what_to_do(
