@@ -39,11 +39,11 @@ def save(page: Page, path: Path, full_page: bool = False) -> None:
 
 
 def shoot(page: Page, device: str, out: Path, url: str) -> None:
-    page.goto(url + "?model=mnist&seed=7&digit=7&slant=0.8&width=-0.5")
+    page.goto(url + "?model=mnist&seed=7&digit=7&slant=0.8&thickness=-0.5")
     page.wait_for_selector("#explore-image img", timeout=60_000)
     page.wait_for_timeout(1500)
     if device == "phone":  # scrolled to the sliders: the sticky image stays on top
-        page.get_by_role("slider", name="range slider for width").scroll_into_view_if_needed()
+        page.get_by_role("slider", name="range slider for thickness").scroll_into_view_if_needed()
         page.wait_for_timeout(500)
     save(page, out / f"explorer-{device}-explore.png")
 
