@@ -30,7 +30,9 @@ OVERRIDABLE = (
     "continuous_std",
     "augment",
     "q_augment",
+    "q_augment_categorical",
     "cr_weight",
+    "real_info_weight",
     "ema_decay",
     "gan_loss",
     "seed",
@@ -88,9 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="differentiable augmentation of D's inputs, e.g. 'translation,cutout' or 'translation:0.1' ('' = none)",
     )
     parser.add_argument("--q-augment", dest="q_augment", help="augmentation of the generated images Q reads")
+    parser.add_argument(
+        "--q-augment-categorical",
+        dest="q_augment_categorical",
+        help="augmentation of the images Q reads the categorical codes from, e.g. 'translation:0.1,rotation' "
+        "('' = as --q-augment)",
+    )
     parser.add_argument("--ema-decay", type=float, help="average G's weights with this decay (0 = off; 0.999)")
     parser.add_argument("--gan-loss", choices=["bce", "hinge"], help="adversarial loss")
     parser.add_argument("--cr-weight", type=float, help="InfoGAN-CR contrastive regulariser weight (0 = off)")
+    parser.add_argument(
+        "--real-info-weight",
+        dest="real_info_weight",
+        type=float,
+        help="weight of Q's information about its categorical codes on real images (0 = off, the paper's loss)",
+    )
     parser.add_argument("--seed", type=int, help="seed for weights, data order and latent samples")
     parser.add_argument("--device", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
     parser.add_argument(

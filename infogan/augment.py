@@ -29,7 +29,7 @@ class Rows(NamedTuple):
     mine: slice
 
 
-DEFAULT_STRENGTH = {"translation": 0.125, "cutout": 0.5, "color": 1.0}
+DEFAULT_STRENGTH = {"translation": 0.125, "cutout": 0.5, "color": 1.0, "rotation": 0.17}
 
 
 def _translation(x: torch.Tensor, ratio: float, generator: torch.Generator | None, rows: Rows) -> torch.Tensor:
@@ -76,10 +76,24 @@ def _color(x: torch.Tensor, strength: float, generator: torch.Generator | None, 
     return mean + (x - mean) * (1 + strength * uniform(-0.5, 0.5))  # contrast ×[0.5, 1.5]
 
 
+def _rotation(x: torch.Tensor, ratio: float, generator: torch.Generator | None, rows: Rows) -> torch.Tensor:
+    """Rotate each image about its centre by up to ±ratio·90° (bilinear, zero fill); 0.17 is about ±15°.
+
+    For Q's *categorical* reading of digits (`TrainConfig.q_augment_categorical`): a digit's identity survives a small
+    rotation, its slant does not, so the category cannot be spent on slant, which is the continuous codes' job.
+    """
+    angle = (torch.rand(rows.total, generator=generator)[rows.mine] * 2 - 1).to(x.device) * ratio * torch.pi / 2
+    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)  # (B, 2, 3)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
 OPS: dict[str, Callable[[torch.Tensor, float, torch.Generator | None, Rows], torch.Tensor]] = {
     "translation": _translation,
     "cutout": _cutout,
     "color": _color,
+    "rotation": _rotation,
 }
 
 

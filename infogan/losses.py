@@ -89,3 +89,28 @@ def info_loss(
             entropy = math.log(code.high - code.low)  # differential entropy of Uniform(low, high)
         info[code.name] = entropy - float(nll.detach())
     return total, info
+
+
+def real_information(spec: LatentSpec, q_output: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Σ over categorical codes of Q's mutual information with a batch of *real* images, in nats (differentiable).
+
+    I(c; x) = H(E_x q(c|x)) - E_x H(q(c|x)), estimated on the batch (as IMSAT, Hu et al. 2017, and the label-free
+    run score in `evaluate.categorical_information`). Maximising it asks Q to read every real image confidently *and*
+    to use every category equally often, which is what the categories drawn by G (sampled uniformly) look like when
+    they line up with the data's own clusters. No labels are involved. Returns the total and the per-code values.
+    """
+    per_code = spec.split_q_output(q_output)
+    total = q_output.new_zeros(())
+    info: dict[str, float] = {}
+    for code in spec.codes:
+        if not isinstance(code, CategoricalCode):
+            continue
+        log_probs = F.log_softmax(per_code[code.name], dim=1)  # (B, K)
+        probs = log_probs.exp()
+        marginal = probs.mean(0)
+        entropy_of_mean = -(marginal * marginal.clamp_min(1e-12).log()).sum()
+        mean_entropy = -(probs * log_probs).sum(1).mean()
+        value = entropy_of_mean - mean_entropy
+        total = total + value
+        info[code.name] = float(value.detach())
+    return total, info

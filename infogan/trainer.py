@@ -40,7 +40,8 @@ from .data import DATASETS, ImageData
 from .devices import describe_hardware
 from .distributed import MIXED_PRECISION, Parallel
 from .evaluate import categorical_information, categorical_metrics
-from .losses import GAN_LOSSES, info_loss
+from .latent import CategoricalCode
+from .losses import GAN_LOSSES, info_loss, real_information
 from .model import InfoGAN
 from .model_card import write_preview_images
 
@@ -72,6 +73,9 @@ class TrainConfig:
     # generated images Q reads. Separate because an op can hide what a code controls (colour jitter vs hair colour).
     augment: str = ""
     q_augment: str = ""
+    # Optional separate policy for the images Q reads the *categorical* codes from ("" = q_augment). Lets the
+    # category be made invariant to a change (e.g. rotation) that a continuous code (slant) must still see.
+    q_augment_categorical: str = ""
     # Exponential moving average of G's weights, used for every sample, preview and saved model (0 = off). Averaging
     # out the last steps' oscillation gives visibly cleaner samples at no training cost (Yazıcı et al. 2019).
     ema_decay: float = 0.0
@@ -79,6 +83,10 @@ class TrainConfig:
     # Weight of InfoGAN-CR's contrastive regulariser (infogan.contrastive; 0 = off, plain InfoGAN). It trains an extra
     # pair classifier and costs one more generator pass per step, for codes that each change the image differently.
     cr_weight: float = 0.0
+    # Weight of Q's mutual information with its categorical codes on the *real* batch (losses.real_information),
+    # maximised by D/Q's trunk alongside L_I (0 = off, the paper's objective). Label-free; it pulls the categories G
+    # draws towards balanced clusters Q can also find in the data, which made MNIST runs agree across seeds.
+    real_info_weight: float = 0.0
     seed: int = 0
     device: str = "auto"
     # bf16 autocast on CUDA (weights and optimiser state stay fp32); "no" on CPU, where bf16 is slower.
@@ -101,7 +109,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2 (batch norm needs more than one sample)")
-        for name in ("lr_g", "lr_d", "lambda_categorical", "lambda_continuous", "cr_weight"):
+        for name in ("lr_g", "lr_d", "lambda_categorical", "lambda_continuous", "cr_weight", "real_info_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
@@ -111,7 +119,7 @@ class TrainConfig:
             raise ValueError(f"continuous_std must be None or a number in [0.01, 10], got {self.continuous_std!r}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError("Adam betas must lie in [0, 1)")
-        for name in ("augment", "q_augment"):
+        for name in ("augment", "q_augment", "q_augment_categorical"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a policy string such as 'translation,cutout'")
             parse_policy(getattr(self, name))  # ValueError naming an unknown op
@@ -183,6 +191,11 @@ class Trainer:
         self.data_rng = torch.Generator().manual_seed(config.seed + 1)
         self.latent_rng = torch.Generator().manual_seed(config.seed + 2)
         self.augment_rng = torch.Generator().manual_seed(config.seed + 3)
+        # Which of Q's output columns are categorical logits (for `q_augment_categorical`).
+        self.categorical_columns = torch.tensor(
+            [isinstance(c, CategoricalCode) for c in model_config.latent.codes for _ in range(c.q_outputs)],
+            device=self.device,
+        )
         # The averaged generator is a separate copy, never trained directly (see TrainConfig.ema_decay).
         self.ema_generator = copy.deepcopy(m.generator).requires_grad_(False) if config.ema_decay else None
         # InfoGAN-CR's pair classifier H lives only in the training state: the exported model does not need it.
@@ -244,10 +257,18 @@ class Trainer:
         # -- discriminator side: D learns real vs fake; Q (and the trunk under it) learns to read the codes back
         nets = self.train_nets
         _set_requires_grad(self.d_params, True)
-        fake_d_features, fake_q_features = self._fake_features(fake.detach(), nets)
-        real_logits = nets["d_head"](nets["trunk"](self._augment(real, cfg.augment)))
-        loss_d = d_loss(real_logits, nets["d_head"](fake_d_features))
-        info_d, _ = info_loss(spec, nets["q_head"](fake_q_features), codes, **lambdas)
+        fake_d_features, fake_q_output = self._read_fake(fake.detach(), nets)
+        real_d_features = nets["trunk"](self._augment(real, cfg.augment))
+        loss_d = d_loss(nets["d_head"](real_d_features), nets["d_head"](fake_d_features))
+        info_d, _ = info_loss(spec, fake_q_output, codes, **lambdas)
+        real_info = {}
+        if cfg.real_info_weight:
+            # Q reads real images the way it reads generated ones (same q_augment), so one reading serves both terms.
+            real_q_features = (
+                real_d_features if cfg.q_augment == cfg.augment else nets["trunk"](self._augment(real, cfg.q_augment))
+            )
+            real_total, real_info = real_information(spec, nets["q_head"](real_q_features))
+            info_d = info_d - cfg.real_info_weight * real_total
         self.opt_d.zero_grad(set_to_none=True)
         (loss_d + info_d).backward()
         self.opt_d.step()
@@ -255,9 +276,9 @@ class Trainer:
         # -- generator: fool D and make the codes recoverable; D-side weights are frozen (no wasted grads)
         nets = self.frozen_nets
         _set_requires_grad(self.d_params, False)
-        fake_d_features, fake_q_features = self._fake_features(fake, nets)
+        fake_d_features, fake_q_output = self._read_fake(fake, nets)
         loss_g = g_loss(nets["d_head"](fake_d_features))
-        info_g, information = info_loss(spec, nets["q_head"](fake_q_features), codes, **lambdas)
+        info_g, information = info_loss(spec, fake_q_output, codes, **lambdas)
         self.opt_g.zero_grad(set_to_none=True)
         (loss_g + info_g).backward()
         self.opt_g.step()
@@ -265,8 +286,14 @@ class Trainer:
         self._update_ema()
 
         # Averaged over processes (one all-reduce), so every process logs and checks the same global numbers.
-        names = ["d_loss", "g_loss", "info_loss", *(f"info/{k}" for k in information)]
-        values = [loss_d.item(), loss_g.item(), info_g.item(), *information.values()]
+        names = [
+            "d_loss",
+            "g_loss",
+            "info_loss",
+            *(f"info/{k}" for k in information),
+            *(f"real_info/{k}" for k in real_info),
+        ]
+        values = [loss_d.item(), loss_g.item(), info_g.item(), *information.values(), *real_info.values()]
         stats = dict(zip(names, self.parallel.mean(values), strict=True))
         if cr_loss is not None:
             stats["cr_loss"] = cr_loss
@@ -291,13 +318,17 @@ class Trainer:
         self.opt_h.step()
         return loss.item()
 
-    def _fake_features(self, fake: torch.Tensor, nets: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Trunk features of generated images as D sees them and as Q sees them (one pass when the policies agree)."""
+    def _read_fake(self, fake: torch.Tensor, nets: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Trunk features of generated images as D sees them, and Q's output on them (one trunk pass when the
+        policies agree). With `q_augment_categorical`, Q's categorical logits come from a separately augmented copy."""
         cfg, trunk = self.config, nets["trunk"]
         d_features = trunk(self._augment(fake, cfg.augment))
-        if cfg.q_augment == cfg.augment:
-            return d_features, d_features
-        return d_features, trunk(self._augment(fake, cfg.q_augment))
+        q_features = d_features if cfg.q_augment == cfg.augment else trunk(self._augment(fake, cfg.q_augment))
+        q_output = nets["q_head"](q_features)
+        if not cfg.q_augment_categorical:
+            return d_features, q_output
+        categorical = nets["q_head"](trunk(self._augment(fake, cfg.q_augment_categorical)))
+        return d_features, torch.where(self.categorical_columns, categorical, q_output)
 
     def _augment(self, images: torch.Tensor, policy: str) -> torch.Tensor:
         """This process's rows of an augmented global batch: the draws are those of a one-process run."""
@@ -427,9 +458,11 @@ class Trainer:
             "continuous_std": cfg.continuous_std if cfg.continuous_std is not None else "learned",
             "augment": cfg.augment,
             "q_augment": cfg.q_augment,
+            "q_augment_categorical": cfg.q_augment_categorical,
             "ema_decay": cfg.ema_decay,
             "gan_loss": cfg.gan_loss,
             "cr_weight": cfg.cr_weight,
+            "real_info_weight": cfg.real_info_weight,
             "seed": cfg.seed,
             "wall_time_minutes": round(self.elapsed / 60, 1),
             "hardware": describe_hardware(self.device),

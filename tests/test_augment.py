@@ -28,7 +28,7 @@ def test_cutout_zeroes_one_square_and_color_changes_values() -> None:
     assert colored.shape == (8, 3, 20, 20) and not torch.allclose(colored, image)
 
 
-@pytest.mark.parametrize("policy", ["translation", "cutout", "color", "translation,cutout,color"])
+@pytest.mark.parametrize("policy", ["translation", "cutout", "color", "rotation", "translation,cutout,color,rotation"])
 def test_every_op_passes_gradients_to_the_image(policy: str) -> None:
     image = torch.rand(4, 3, 16, 16, requires_grad=True)
     augment(image, policy, torch.Generator().manual_seed(1)).sum().backward()
@@ -45,3 +45,17 @@ def test_empty_policy_is_identity_and_bad_policies_are_refused() -> None:
         parse_policy("cutout:big")
     with pytest.raises(ValueError, match=r"strength must lie in \[0, 1\]"):
         parse_policy("translation:3")
+
+
+def test_rotation_turns_a_bar_by_at_most_the_ratio() -> None:
+    image = torch.zeros(200, 1, 33, 33)
+    image[:, :, 4:29, 16] = 1.0  # a vertical bar through the centre
+    turned = augment(image, "rotation:0.2", torch.Generator().manual_seed(0))  # at most ±18°
+    assert turned.shape == image.shape
+    # The bar's angle from the image moments: never more than 18° (+ sampling slack), and different per image.
+    ys, xs = torch.meshgrid(torch.arange(33.0) - 16, torch.arange(33.0) - 16, indexing="ij")
+    w = turned[:, 0]
+    mxy, myy = (w * xs * ys).sum((1, 2)), (w * ys * ys).sum((1, 2))
+    angles = torch.rad2deg(torch.atan2(mxy, myy)).abs()
+    assert angles.max() <= 19.5 and angles.max() > 12 and angles.std() > 3
+    assert torch.allclose(augment(image, "rotation:0", torch.Generator()), image, atol=1e-5)

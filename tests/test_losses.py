@@ -11,7 +11,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from infogan import CategoricalCode, ContinuousCode, LatentSpec
 from infogan.data import ImageData
-from infogan.losses import LOG_STD_MAX, LOG_STD_MIN, d_loss, g_loss, gaussian_nll, info_loss
+from infogan.losses import LOG_STD_MAX, LOG_STD_MIN, d_loss, g_loss, gaussian_nll, info_loss, real_information
 from infogan.trainer import TrainConfig, Trainer
 from tests.conftest import tiny_config
 
@@ -156,3 +156,44 @@ def test_fixed_continuous_std_ignores_q_log_std() -> None:
     assert info["u"] == pytest.approx(math.log(2) - expected, rel=1e-6)
     wide, _ = info_loss(SPEC, q, codes, continuous_std=2.0, **only_cont)
     assert wide.item() == pytest.approx(0.5 * math.log(2 * math.pi) + math.log(2) + 0.5 * (0.5 / 2) ** 2, rel=1e-6)
+
+
+def test_real_information_is_the_batch_mutual_information_of_q_on_real_images() -> None:
+    spec = tiny_config().latent  # a 3-way code, then a continuous one (2 outputs: ignored here)
+    sure = torch.full((6, 5), -30.0)
+    sure[torch.arange(6), torch.arange(6) % 3] = 30.0  # each category read twice, with certainty
+    total, per_code = real_information(spec, sure)
+    assert math.isclose(float(total), math.log(3), rel_tol=1e-4) and per_code.keys() == {"shape"}
+    uniform = torch.zeros(6, 5)  # unsure about every image: nothing learnt about x
+    assert abs(float(real_information(spec, uniform)[0])) < 1e-6
+    collapsed = sure.clone()
+    collapsed[:, :3] = torch.tensor([30.0, -30.0, -30.0])  # sure, but always the same category
+    assert abs(float(real_information(spec, collapsed)[0])) < 1e-4
+    logits = torch.randn(6, 5, requires_grad=True)
+    real_information(spec, logits)[0].backward()
+    assert logits.grad[:, :3].abs().sum() > 0 and logits.grad[:, 3:].abs().sum() == 0
+
+
+def test_real_information_weight_adds_a_logged_term_to_the_d_q_step(shapes: ImageData, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = TrainConfig(dataset="folder", batch_size=16, real_info_weight=1.0, q_augment="translation:0.1")
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    stats = trainer.train_step(trainer.next_batch())
+    assert "real_info/shape" in stats and 0 <= stats["real_info/shape"] <= math.log(3) + 1e-6
+    off = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path / "off")
+    assert "real_info/shape" not in off.train_step(off.next_batch())
+    with pytest.raises(ValueError, match="real_info_weight"):
+        TrainConfig(real_info_weight=-1.0).validate()
+
+
+def test_categorical_codes_can_be_read_from_a_differently_augmented_copy(shapes: ImageData, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = TrainConfig(dataset="folder", batch_size=16, q_augment_categorical="rotation:0.5")
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    nets = trainer.frozen_nets
+    fake = torch.rand(16, 1, 28, 28)
+    d_features, q_output = trainer._read_fake(fake, nets)
+    plain = nets["q_head"](d_features)  # what Q reads without the categorical policy (q_augment is "")
+    assert torch.equal(q_output[:, 3:], plain[:, 3:]), "continuous codes are read from the q_augment copy"
+    assert not torch.allclose(q_output[:, :3], plain[:, :3]), "the category is read from the rotated copy"
+    assert trainer.training_metadata()["q_augment_categorical"] == "rotation:0.5"
