@@ -22,7 +22,7 @@ MIXED_BELOW = 0.6  # a category is named after one class only if at least 60 % o
 
 
 class ReferenceClassifier(nn.Module):
-    """A small CNN (two conv blocks, ~99 % on MNIST, ~90 % on Fashion-MNIST test sets) used only as a judge."""
+    """A small CNN (two conv blocks; 88.8 % on the Fashion-MNIST test set after 6 epochs) used only as a judge."""
 
     def __init__(self, channels: int, classes: int) -> None:
         super().__init__()
@@ -42,9 +42,13 @@ class ReferenceClassifier(nn.Module):
 
 
 def train_reference_classifier(
-    train: ImageData, test: ImageData, epochs: int = 2, seed: int = 0
+    train: ImageData, test: ImageData, epochs: int = 6, seed: int = 0
 ) -> tuple[ReferenceClassifier, float]:
-    """Train the judge on the labelled training split; returns it and its test-set accuracy (seeded, repeatable)."""
+    """Train the judge on the labelled training split; returns it and its test-set accuracy (seeded, repeatable).
+
+    6 epochs: on Fashion-MNIST 2 epochs gave 84.0 % and 6 gave 88.8 % (4.5 min on one CPU thread); a weaker judge
+    mistakes shirts for coats and so under-reports how pure a category is.
+    """
     if train.labels is None or test.labels is None:
         raise ValueError("the reference classifier needs a labelled dataset (e.g. mnist, fashion-mnist)")
     torch.manual_seed(seed)
