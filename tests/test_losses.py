@@ -182,8 +182,8 @@ def test_real_information_weight_adds_a_logged_term_to_the_d_q_step(shapes: Imag
     assert "real_info/shape" in stats and 0 <= stats["real_info/shape"] <= math.log(3) + 1e-6
     off = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path / "off")
     assert "real_info/shape" not in off.train_step(off.next_batch())
-    rotated = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16, real_info_weight=1.0,
-                                                 q_augment_categorical="rotation"), shapes, tmp_path / "rot")  # fmt: skip
+    rotated_config = TrainConfig(dataset="folder", batch_size=16, real_info_weight=1, q_augment_categorical="rotation")
+    rotated = Trainer(tiny_config(), rotated_config, shapes, tmp_path / "rot")
     assert math.isfinite(rotated.train_step(rotated.next_batch())["real_info/shape"])  # real categories read rotated
     with pytest.raises(ValueError, match="real_info_weight"):
         TrainConfig(real_info_weight=-1.0).validate()
