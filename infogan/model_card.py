@@ -96,6 +96,21 @@ def build_model_card(config: InfoGANConfig, images: list[str]) -> ModelCard:
         lines += ["## Training", "", meta.get("training_note", ""), "", "| | |", "|---|---|"]
         lines += [f"| {k.replace('_', ' ')} | {_format(v)} |" for k, v in training.items()]
         lines.append("")
+    refinement = meta.get("recognition_refinement")
+    if refinement:
+        lines += [
+            "## Recognition refinement",
+            "",
+            "After training, the trunk and Q head were refined with G frozen (`python -m infogan.refine`): on G's "
+            "samples against the codes that drew them, on confident readings of perturbed real images, and with "
+            "batch-norm statistics re-estimated on real images. No labels were used; D's head is not refined, so "
+            "this checkpoint generates and reads codes but is not for resuming GAN training.",
+            "",
+            "| | |",
+            "|---|---|",
+        ]
+        lines += [f"| {k.replace('_', ' ')} | {_format(v)} |" for k, v in refinement.items()]
+        lines.append("")
     if dataset:
         lines += ["## Data", "", f"{dataset.get('name', '')}: {dataset.get('terms', '')}", ""]
     lines += [
