@@ -43,6 +43,8 @@ OVERRIDABLE = (
     "sample_every",
     "checkpoint_every",
 )
+# Preset training keys that choose label-free restarts (train.py's --candidates/--select-at), not TrainConfig fields.
+SELECTION_KEYS = ("candidates", "select_at")
 
 if TYPE_CHECKING:
     from infogan import InfoGAN, InfoGANConfig
@@ -123,11 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--candidates",
         type=int,
-        default=1,
         help="train this many seeds for --select-at steps, keep the one whose categorical codes carry the most\n"
-        "information about real images (label-free; see infogan/selection.py), and finish it",
+        "information about real images (label-free; see infogan/selection.py), and finish it\n"
+        "(default: the preset's, e.g. 3 for mnist; 1 = one plain run)",
     )
-    parser.add_argument("--select-at", type=int, help="steps per candidate before choosing (default: steps / 2)")
+    parser.add_argument("--select-at", type=int,
+                        help="steps per candidate before choosing (default: the preset's share of the steps, "
+                             "else steps / 2)")  # fmt: skip
     parser.add_argument("--no-eval", action="store_true", help="skip test-set accuracy at checkpoints")
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="upload the final model to this Hub repo")
     return parser
@@ -145,9 +149,15 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         preset = load_preset(args.preset)
+        training = dict(preset.training)
+        selection = {k: training.pop(k) for k in SELECTION_KEYS if k in training}  # label-free restarts
+        for key, value in selection.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"preset {preset.name}: training.{key} must be a positive integer, got {value!r}")
         known = {f.name for f in fields(TrainConfig)}
-        config = TrainConfig(**{k: v for k, v in preset.training.items() if k in known})
-        unknown = set(preset.training) - known
+        config = TrainConfig(**{k: v for k, v in training.items() if k in known})
+        preset_steps = config.steps
+        unknown = set(training) - known
         if unknown:
             raise ValueError(f"preset {preset.name}: unknown training key(s) {sorted(unknown)}")
         overrides = {k: getattr(args, k) for k in OVERRIDABLE}
@@ -165,8 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_eval and DATASETS[config.dataset].class_names:
             eval_data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels,
                                      split="test")  # fmt: skip
-        if args.candidates > 1:
-            model = _train_candidates(args, model_config, config, data, eval_data)
+        candidates = args.candidates if args.candidates is not None else selection.get("candidates", 1)
+        if candidates > 1:
+            # A preset's choice point keeps its share of training when --steps/--epochs change the length.
+            share = selection["select_at"] / preset_steps if "select_at" in selection else 0.5
+            select_at = args.select_at or max(1, round(share * config.steps))
+            model = _train_candidates(args, model_config, config, data, eval_data, candidates, select_at)
             main = True  # --candidates runs in one process (see _train_candidates)
         else:
             trainer = Trainer(model_config, config, data, args.out, eval_data=eval_data, resume=args.resume)
@@ -205,6 +219,8 @@ def _train_candidates(
     config: TrainConfig,
     data: ImageData,
     eval_data: ImageData | None,
+    candidates: int,
+    select_at: int,
 ) -> InfoGAN:
     """`--candidates K`: label-free restarts (infogan.selection); the chosen run's model is copied to OUT/model."""
     import os
@@ -213,13 +229,12 @@ def _train_candidates(
     from infogan.selection import train_with_selection
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ValueError("--candidates trains its candidates one after another in one process; run it without "
-                         "torchrun/accelerate launch")  # fmt: skip
+        raise ValueError(f"{candidates} candidates (--candidates, or the preset's default) train one after another "
+                         "in one process: run without torchrun/accelerate launch, or pass --candidates 1")  # fmt: skip
 
-    select_at = args.select_at or config.steps // 2
-    print(f"training {args.candidates} candidates for {select_at} steps each, then the best to {config.steps} "
+    print(f"training {candidates} candidates for {select_at} steps each, then the best to {config.steps} "
           f"→ {args.out}", file=sys.stderr)  # fmt: skip
-    model, folder = train_with_selection(model_config, config, data, args.out, args.candidates, select_at,
+    model, folder = train_with_selection(model_config, config, data, args.out, candidates, select_at,
                                          eval_data=eval_data, resume=args.resume)  # fmt: skip
     target = Path(args.out) / "model"
     tmp = Path(args.out) / ".model.copy.tmp"

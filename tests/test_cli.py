@@ -204,3 +204,23 @@ def test_disk_full_during_training_is_one_error_line(
     err = capsys.readouterr().err
     assert "error: could not write the step-2 checkpoint" in err and "No space left on device" in err
     assert "Traceback" not in err
+
+
+def test_a_preset_can_ask_for_label_free_restarts(image_folder: Path, tmp_path: Path) -> None:
+    preset = json.loads(Path(TINY).read_text())
+    preset["training"].update(candidates=2, select_at=2)  # choose after half of the preset's 4 steps
+    path = tmp_path / "restarts.json"
+    path.write_text(json.dumps(preset))
+    out = tmp_path / "run"
+    common = ["--preset", str(path), "--dataset", "folder", "--threads", "1", "--data-dir", str(image_folder)]
+    assert train.main([*common, "--out", str(out), "--steps", "8"]) == 0
+    record = json.loads((out / "selection.json").read_text())
+    assert record["candidates"] == 2 and record["select_at"] == 4  # the preset's share kept at 8 steps
+    assert InfoGAN.from_pretrained(out / "model").config.metadata["training"]["steps"] == 8
+
+    assert train.main([*common, "--out", str(tmp_path / "plain"), "--candidates", "1"]) == 0
+    assert not (tmp_path / "plain" / "selection.json").exists() and (tmp_path / "plain" / STATE_FILE).exists()
+
+    preset["training"]["candidates"] = "3"
+    path.write_text(json.dumps(preset))
+    assert train.main([*common, "--out", str(tmp_path / "bad")]) == 2
