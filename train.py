@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from infogan.data import load_dataset
     from infogan.presets import load_preset
-    from infogan.trainer import TrainConfig, Trainer, TrainingDivergedError
+    from infogan.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -176,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             eval_data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels,
                                      split="test")  # fmt: skip
         candidates = args.candidates if args.candidates is not None else selection.get("candidates", 1)
+        if args.resume and args.candidates is None and (Path(args.out) / STATE_FILE).exists():
+            candidates = 1  # a plain run folder (e.g. from before its preset chose restarts) resumes as it started
         if candidates > 1:
             # A preset's choice point keeps its share of training when --steps/--epochs change the length.
             share = selection["select_at"] / preset_steps if "select_at" in selection else 0.5

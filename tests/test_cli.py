@@ -220,6 +220,10 @@ def test_a_preset_can_ask_for_label_free_restarts(image_folder: Path, tmp_path: 
 
     assert train.main([*common, "--out", str(tmp_path / "plain"), "--candidates", "1"]) == 0
     assert not (tmp_path / "plain" / "selection.json").exists() and (tmp_path / "plain" / STATE_FILE).exists()
+    # A plain run folder resumes as a plain run, though the preset asks for restarts.
+    assert train.main([*common, "--out", str(tmp_path / "plain"), "--steps", "6", "--resume"]) == 0
+    assert torch.load(tmp_path / "plain" / STATE_FILE, weights_only=True)["step"] == 6
+    assert not (tmp_path / "plain" / "candidates").exists()
 
     preset["training"]["candidates"] = "3"
     path.write_text(json.dumps(preset))
