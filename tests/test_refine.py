@@ -55,7 +55,12 @@ def test_batch_norm_statistics_become_those_of_real_images(shapes: ImageData) ->
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("steps", 0, "steps"), ("lr", 0.0, "lr"), ("confidence", 1.0, "confidence"), ("categorical_policy", "zoom:1", "zoom")],
+    [
+        ("steps", 0, "steps"),
+        ("lr", 0.0, "lr"),
+        ("confidence", 1.0, "confidence"),
+        ("categorical_policy", "zoom:1", "zoom"),
+    ],
 )
 def test_config_is_validated(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
