@@ -176,12 +176,16 @@ def main(argv: list[str] | None = None) -> int:
             eval_data = load_dataset(config.dataset, args.data_dir, model_config.image_size, model_config.channels,
                                      split="test")  # fmt: skip
         candidates = args.candidates if args.candidates is not None else selection.get("candidates", 1)
-        if args.resume and args.candidates is None and (Path(args.out) / STATE_FILE).exists():
-            candidates = 1  # a plain run folder (e.g. from before its preset chose restarts) resumes as it started
+        # A preset's choice point keeps its share of training when --steps/--epochs change the length.
+        share = selection["select_at"] / preset_steps if "select_at" in selection else 0.5
+        select_at = args.select_at or max(1, round(share * config.steps))
+        if args.resume and args.candidates is None:  # a run folder resumes the way it started
+            saved = _saved_selection(Path(args.out))
+            if (Path(args.out) / STATE_FILE).exists():
+                candidates = 1  # a plain run (e.g. from before its preset chose restarts)
+            elif saved:
+                candidates, select_at = saved["candidates"], args.select_at or saved["select_at"]
         if candidates > 1:
-            # A preset's choice point keeps its share of training when --steps/--epochs change the length.
-            share = selection["select_at"] / preset_steps if "select_at" in selection else 0.5
-            select_at = args.select_at or max(1, round(share * config.steps))
             model = _train_candidates(args, model_config, config, data, eval_data, candidates, select_at)
             main = True  # --candidates runs in one process (see _train_candidates)
         else:
@@ -213,6 +217,19 @@ def main(argv: list[str] | None = None) -> int:
         model.save_pretrained(f"{args.out}/model")  # the local card now names the Hub repo, like the pushed one
         print(f"pushed to {url}", file=sys.stderr)
     return 0
+
+
+def _saved_selection(out: Path) -> dict | None:
+    """The candidates/select_at a restarts run in `out` started with (its selection.json), if it is one."""
+    import json
+
+    from infogan.selection import SELECTION_FILE
+
+    try:
+        saved = json.loads((out / SELECTION_FILE).read_text(encoding="utf-8"))
+        return {"candidates": int(saved["candidates"]), "select_at": int(saved["select_at"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not a restarts run (or an unreadable record: train_with_selection then says what is wrong)
 
 
 def _train_candidates(

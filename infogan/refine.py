@@ -79,11 +79,13 @@ def refine_recognition(
     expected = (model.config.channels, model.config.image_size, model.config.image_size)
     if real.images.dim() != 4 or tuple(real.images.shape[1:]) != expected:
         raise ValueError(f"real images must be (N, {', '.join(map(str, expected))}), got {tuple(real.images.shape)}")
+    # The code loss weighs codes as training did (the trainer's defaults where the metadata is silent).
     training = model.config.metadata.get("training", {})
+    std = training.get("continuous_std")
     lambdas = {
         "lambda_categorical": float(training.get("lambda_categorical", 1.0)),
-        "lambda_continuous": float(training.get("lambda_continuous", 1.0)),
-        "continuous_std": training.get("continuous_std"),
+        "lambda_continuous": float(training.get("lambda_continuous", 0.1)),
+        "continuous_std": float(std) if isinstance(std, (int, float)) else None,  # "learned" (or absent): Q's own σ
     }
     continuous_policy = str(training.get("q_augment", ""))  # continuous codes are read as in training
     categorical_columns = torch.tensor(
@@ -100,6 +102,7 @@ def refine_recognition(
     model.trunk.train()
     model.q_head.train()
     stats: dict[str, float] = {}
+    confident_shares: list[float] = []  # per step; the record keeps the mean over the last 100 steps
     for _ in tqdm(range(config.steps), desc="refining Q", disable=not progress, leave=False):
         codes = spec.sample(config.batch_size, generator=rng, device=device)
         with torch.no_grad():
@@ -122,8 +125,10 @@ def refine_recognition(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        stats = {"loss": float(loss.detach()), "confident_share": confident_share, **information}
-    recalibrate_batch_norm(model.trunk, real)
+        confident_shares.append(confident_share)
+        stats = {"loss": float(loss.detach()), **information}
+    stats["confident_share"] = sum(confident_shares[-100:]) / len(confident_shares[-100:])
+    recalibrate_batch_norm(torch.nn.Sequential(model.trunk, model.q_head), real)  # both hold batch norm
     model.eval()
     return stats
 
@@ -171,11 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(args.checkpoint).is_dir():
             raise ValueError(f"{args.checkpoint!r} is not a checkpoint folder; download it first (hf download …)")
         model = InfoGAN.from_pretrained(args.checkpoint)
+        trained_on = model.config.metadata.get("dataset", {}).get("id")
+        if trained_on and trained_on != args.dataset:
+            raise ValueError(f"this model was trained on {trained_on!r}; refine it with --dataset {trained_on}")
         real = load_dataset(args.dataset, args.data_dir, model.config.image_size, model.config.channels, "train")
+        stats = refine_recognition(model, real, config)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    stats = refine_recognition(model, real, config)
     record = refinement_record(config, args.dataset, len(real), stats)
     model.config = model.config.with_metadata(recognition_refinement=record)
     out = args.out or args.checkpoint
@@ -191,7 +199,7 @@ def refinement_record(config: RefineConfig, dataset: str, images: int, stats: di
     return {
         **asdict(config),
         "real_images": f"{dataset} training split, {images:,} images, labels unused",
-        "final_confident_share": round(stats["confident_share"], 3),
+        "confident_share_last_100_steps": round(stats["confident_share"], 3),
         "date": datetime.date.today().isoformat(),
     }
 

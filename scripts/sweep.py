@@ -36,6 +36,9 @@ def write_preset(run: dict[str, Any], folder: Path) -> Path:
         "model": {**preset.model.to_dict(), **run.get("model", {})},
         "training": {**preset.training, **run.get("training", {})},
     }
+    if "candidates" not in run.get("training", {}):  # a sweep compares single runs (one log each) unless told
+        data["training"].pop("candidates", None)
+        data["training"].pop("select_at", None)
     data["model"].pop("model_type", None)
     data["model"].pop("metadata", None)
     path = folder / f"{run['name']}.preset.json"

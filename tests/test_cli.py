@@ -217,6 +217,10 @@ def test_a_preset_can_ask_for_label_free_restarts(image_folder: Path, tmp_path: 
     record = json.loads((out / "selection.json").read_text())
     assert record["candidates"] == 2 and record["select_at"] == 4  # the preset's share kept at 8 steps
     assert InfoGAN.from_pretrained(out / "model").config.metadata["training"]["steps"] == 8
+    # Resumed longer, it keeps the choice it made at step 4 (the preset's share of 10 steps would say 5).
+    assert train.main([*common, "--out", str(out), "--steps", "10", "--resume"]) == 0
+    assert InfoGAN.from_pretrained(out / "model").config.metadata["training"]["steps"] == 10
+    assert json.loads((out / "selection.json").read_text())["select_at"] == 4
 
     assert train.main([*common, "--out", str(tmp_path / "plain"), "--candidates", "1"]) == 0
     assert not (tmp_path / "plain" / "selection.json").exists() and (tmp_path / "plain" / STATE_FILE).exists()

@@ -37,8 +37,37 @@ def test_refinement_teaches_q_and_leaves_g_and_d_alone() -> None:
     after = model.state_dict()
     assert _q_loss_on_samples(model) < loss_before - 0.4  # Q reads G's codes better (1.24 -> 0.50 nats)
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(("generator.", "d_head.")))
-    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("trunk."))
+    learned = [k for k, _ in model.named_parameters() if k.startswith(("trunk.", "q_head."))]  # weights, not buffers
+    assert all(not torch.equal(before[k], after[k]) for k in learned)
     assert 0 <= stats["confident_share"] <= 1 and not model.training
+
+
+def test_refinement_re_estimates_the_q_heads_batch_norm_too(shapes: ImageData) -> None:
+    torch.manual_seed(0)
+    model = InfoGAN(tiny_config()).eval()
+    refine_recognition(model, shapes, RefineConfig(3, 16, categorical_policy=""), progress=False)
+    q_norm = model.q_head.layers[1]
+    order = torch.randperm(len(shapes), generator=torch.Generator().manual_seed(0))[:5000]
+    batch_means = []
+    with torch.no_grad():
+        model.trunk.train()  # real batches of 250, normalised by their own statistics as in training
+        for start in range(0, len(order), 250):
+            features = model.trunk(shapes.images[order[start : start + 250]].float() / 255)
+            batch_means.append(model.q_head.layers[0](features).mean(0))
+        model.trunk.eval()
+    # a cumulative average over batches: each batch's mean counts once
+    torch.testing.assert_close(q_norm.running_mean, torch.stack(batch_means).mean(0), atol=1e-5, rtol=1e-4)
+
+
+def test_learned_sigma_in_metadata_and_models_without_categories(model: InfoGAN, shapes: ImageData) -> None:
+    learned = InfoGAN(tiny_config()).eval()
+    learned.config = learned.config.with_metadata(training={"continuous_std": "learned", "lambda_continuous": 0.1})
+    refine_recognition(learned, shapes, RefineConfig(2, 16), progress=False)  # the trainer's "learned" = Q's own σ
+    from infogan import ContinuousCode, LatentSpec
+
+    no_categories = InfoGAN(tiny_config(latent=LatentSpec(noise_dim=8, codes=(ContinuousCode("width"),))))
+    with pytest.raises(ValueError, match="has none"):
+        refine_recognition(no_categories, shapes, RefineConfig(1), progress=False)
 
 
 def test_batch_norm_statistics_become_those_of_real_images(shapes: ImageData) -> None:
@@ -82,6 +111,7 @@ def test_cli_writes_a_refined_checkpoint_with_its_record(
     assert code == 0
     record = json.loads((tmp_path / "refined" / "config.json").read_text())["metadata"]["recognition_refinement"]
     assert record["steps"] == 3 and record["real_images"].startswith("mnist training split, 64 images")
+    assert 0 <= record["confident_share_last_100_steps"] <= 1
     assert "## Recognition refinement" in (tmp_path / "refined" / "README.md").read_text()
     InfoGAN.from_pretrained(tmp_path / "refined")  # loads (weights hash matches)
 
@@ -91,3 +121,8 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert "is not a checkpoint folder" in capsys.readouterr().err
     assert main([str(tmp_path), "--dataset", "mnist", "--confidence", "2"]) == 2
     assert "confidence must be in (0, 1)" in capsys.readouterr().err
+    model = InfoGAN(tiny_config())
+    model.config = model.config.with_metadata(dataset={"id": "fashion-mnist"})
+    model.save_pretrained(tmp_path / "fashion")
+    assert main([str(tmp_path / "fashion"), "--dataset", "mnist"]) == 2
+    assert "trained on 'fashion-mnist'; refine it with --dataset fashion-mnist" in capsys.readouterr().err
