@@ -34,10 +34,6 @@ class InfoGANConfig:
     # DCGAN-style choice for 64x64 where an FC layer on 4x4x512 features would dominate the parameter count.
     fc_dim: int = 1024
     q_hidden: int = 128  # hidden units of the Q head (paper: FC 128 - BN - lReLU - FC output)
-    # D's head also sees the standard deviation of the trunk's features over groups of this many images (Karras et
-    # al. 2018's minibatch standard deviation; 0 = off, the paper's D). A single image cannot show that G draws
-    # every sprite in the middle of the frame; a group can, so D can punish a G that leaves out part of the data.
-    minibatch_std_group: int = 0
     # Free-form, JSON-only facts about training: dataset, steps, wall time, hardware, metrics. Not used by the nets.
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -56,9 +52,6 @@ class InfoGANConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-        group = self.minibatch_std_group
-        if isinstance(group, bool) or not isinstance(group, int) or not (group == 0 or 2 <= group <= 64):
-            raise ValueError(f"minibatch_std_group must be 0 (off) or an integer in [2, 64], got {group!r}")
         if not isinstance(self.metadata, dict):
             raise ValueError("metadata must be a JSON object")
         for key in ("dataset", "training", "metrics", "code_notes"):  # read by the model card and the explorer
@@ -93,8 +86,6 @@ class InfoGANConfig:
             "base_channels": self.base_channels,
             "fc_dim": self.fc_dim,
             "q_hidden": self.q_hidden,
-            # Written only when used, so the config.json of a model without it stays as it was.
-            **({"minibatch_std_group": self.minibatch_std_group} if self.minibatch_std_group else {}),
             "metadata": self.metadata,
         }
 
@@ -102,7 +93,7 @@ class InfoGANConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> InfoGANConfig:
         """Strict: a missing or unknown key is an error naming it (a typo must not silently become a default)."""
         required = {"latent", "image_size", "channels", "base_channels", "fc_dim", "q_hidden"}
-        _check_keys(data, required=required, optional={"model_type", "minibatch_std_group", "metadata"}, where="config")
+        _check_keys(data, required=required, optional={"model_type", "metadata"}, where="config")
         if data.get("model_type", "infogan") != "infogan":
             raise ValueError(f"config.model_type is {data['model_type']!r}, expected 'infogan'")
         return cls(
@@ -112,7 +103,6 @@ class InfoGANConfig:
             base_channels=data["base_channels"],
             fc_dim=data["fc_dim"],
             q_hidden=data["q_hidden"],
-            minibatch_std_group=data.get("minibatch_std_group", 0),
             metadata=data.get("metadata", {}),
         )
 

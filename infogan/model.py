@@ -61,7 +61,7 @@ class InfoGAN(
         self.config = config
         self.generator = Generator(config)
         self.trunk = SharedTrunk(config)
-        self.d_head = DHead(self.trunk.out_features, config.minibatch_std_group)
+        self.d_head = DHead(self.trunk.out_features)
         self.q_head = QHead(self.trunk.out_features, config)
 
     # ---- the public, inference-side API -------------------------------------------------------------------------

@@ -8,7 +8,6 @@ paper's Table 1 networks.
 from __future__ import annotations
 
 import itertools
-import math
 
 import torch
 from torch import nn
@@ -73,33 +72,14 @@ class SharedTrunk(nn.Module):
         return self.layers(image)  # (B, out_features)
 
 
-def minibatch_std(features: torch.Tensor, group: int) -> torch.Tensor:
-    """(B, 1): each image's group's feature standard deviation, averaged over features (Karras et al. 2018).
-
-    Image i belongs to group i mod (B / g), with g = gcd(B, group) images per group, so any batch size works.
-    """
-    b = features.shape[0]
-    g = math.gcd(b, group)
-    grouped = features.reshape(g, b // g, -1)  # [k, j] is image k * (b // g) + j
-    std = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean(1)  # (b // g,)
-    return std.repeat(g).unsqueeze(1)
-
-
 class DHead(nn.Module):
-    """Real/fake logit (no sigmoid: the loss uses the numerically stable logits form).
+    """Real/fake logit (no sigmoid: the loss uses the numerically stable logits form)."""
 
-    With `minibatch_std_group`, the logit also sees how varied the image's group is (see InfoGANConfig); only D's
-    head does, so Q still reads every image on its own.
-    """
-
-    def __init__(self, in_features: int, minibatch_std_group: int = 0) -> None:
+    def __init__(self, in_features: int) -> None:
         super().__init__()
-        self.group = minibatch_std_group
-        self.linear = nn.Linear(in_features + (1 if minibatch_std_group else 0), 1)
+        self.linear = nn.Linear(in_features, 1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        if self.group:
-            features = torch.cat([features, minibatch_std(features, self.group)], 1)
         return self.linear(features).squeeze(1)  # (B,)
 
 

@@ -22,15 +22,6 @@ def test_json_round_trip_including_labels_and_metadata(tmp_path: Path) -> None:
     assert loaded.latent.codes[0].labels == ("bar", "pillar", "blob")
 
 
-def test_minibatch_std_is_optional_in_config_json_and_round_trips(tmp_path: Path) -> None:
-    plain = tiny_config().to_dict()
-    assert "minibatch_std_group" not in plain  # configs of models without it are written as before
-    assert InfoGANConfig.from_dict(plain).minibatch_std_group == 0
-    path = tmp_path / "config.json"
-    path.write_text(tiny_config(minibatch_std_group=4).to_json())
-    assert InfoGANConfig.from_json_file(path).minibatch_std_group == 4
-
-
 def test_missing_and_unknown_keys_are_errors_naming_them() -> None:
     data = tiny_config().to_dict()
     with pytest.raises(ValueError, match=r"missing key\(s\) \['fc_dim'\]"):
@@ -49,8 +40,6 @@ def test_missing_and_unknown_keys_are_errors_naming_them() -> None:
         ({"base_channels": 2}, "base_channels must be an integer"),
         ({"fc_dim": -1}, "fc_dim must be an integer"),
         ({"q_hidden": 1.5}, "q_hidden must be an integer"),
-        ({"minibatch_std_group": 1}, "minibatch_std_group must be 0"),
-        ({"minibatch_std_group": True}, "minibatch_std_group must be 0"),
         ({"metadata": {"loss": math.nan}}, "metadata.loss: nan is not valid JSON"),
         ({"metadata": {"t": torch.zeros(1)}}, "metadata.t: Tensor is not JSON-serialisable"),
     ],

@@ -17,7 +17,6 @@ from safetensors.torch import load_file, save_file
 
 from infogan import InfoGAN
 from infogan import model as model_module
-from infogan.networks import minibatch_std
 from tests.conftest import tiny_config
 
 CHECKPOINT_FILES = {"config.json", "model.safetensors", "README.md", "samples.png", "traversal_shape.png",
@@ -374,20 +373,3 @@ def test_fuzzed_checkpoints_load_or_fail_with_one_clear_error(model: InfoGAN, tm
         outcomes["loaded"] = outcomes.get("loaded", 0) + 1
     # In our runs: 195 ValueErrors, 5 harmless edits that load the same weights; nothing else.
     assert outcomes.get("ValueError", 0) >= 150, outcomes
-
-
-def test_minibatch_std_is_each_groups_spread_and_reaches_only_d() -> None:
-    features = torch.arange(12.0).view(6, 2)  # rows 0..5; groups of gcd(6, 4) = 2: {0, 3}, {1, 4}, {2, 5}
-    assert torch.allclose(minibatch_std(features, 4), torch.full((6, 1), 3.0))
-    assert torch.allclose(minibatch_std(features, 3), torch.full((6, 1), (32 / 3) ** 0.5))  # {0, 2, 4}, {1, 3, 5}
-    torch.manual_seed(0)
-    model = InfoGAN(tiny_config(minibatch_std_group=4)).train()
-    images = torch.rand(8, 1, 28, 28)
-    features = model.trunk(images)
-    varied = model.d_head(features)
-    same = model.d_head(features[:1].expand(8, -1))  # a batch of one image repeated: zero spread
-    assert model.d_head.linear.in_features == model.trunk.out_features + 1
-    assert not torch.allclose(varied[:1], same[:1])
-    # Q reads each image on its own: its output for an image does not depend on the rest of the batch.
-    model.eval()
-    assert torch.allclose(model.q_head(model.trunk(images))[:2], model.q_head(model.trunk(images[:2])), atol=1e-6)
