@@ -160,6 +160,25 @@ def _plain(text: str) -> str:
     return text.translate(DASHES)
 
 
+def column_label_lines(draw: ImageDraw.ImageDraw, labels: Sequence[str], width: int) -> tuple[list[list[str]], Any]:
+    """Each column label as lines that fit `width` px, and the font to draw them in.
+
+    Long category labels ("Boot/Sneaker?") would run into their neighbours: the font shrinks from 13 to 10 px first,
+    and if a label still does not fit it is broken after its last "/" or space onto a second line.
+    """
+    for size in (13, 12, 11, 10):
+        face = font(size)
+        if all(_text_width(draw, label, face) <= width for label in labels):
+            return [[label] for label in labels], face
+    face = font(11)
+    lines = []
+    for label in labels:
+        cut = max(label.rfind("/", 0, len(label) - 1), label.rfind(" "))
+        fits = _text_width(draw, label, face) <= width or cut <= 0
+        lines.append([label] if fits else [label[: cut + 1].rstrip(), label[cut + 1 :]])
+    return lines, face
+
+
 def _wrap(draw: ImageDraw.ImageDraw, text: str, face: Any, width: int) -> list[str]:
     """Greedy word wrap to `width` px."""
     lines: list[str] = []
@@ -201,7 +220,9 @@ def draw_traversal(
     left = max([_text_width(probe, r, small) for r in rows] + [0]) + 12
     grid_w = n_cols * (w + GAP) + GAP
     caption_lines = _wrap(probe, caption, big, left + grid_w - 12) if caption else []
-    header = 22 + (16 if column_notes else 0)
+    label_lines, label_face = column_label_lines(probe, columns, w + GAP - 4)
+    label_height = 13 * max(len(lines) for lines in label_lines) if label_lines else 13
+    header = 9 + label_height + (16 if column_notes else 0)
     top = 8 + 19 * len(caption_lines) + header
     canvas = Image.new("RGB", (left + grid_w, top + n_rows * (h + GAP) + GAP), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
@@ -213,9 +234,10 @@ def draw_traversal(
         band = [x0(first) - GAP // 2, top - header, x0(last) + w + GAP // 2, top + n_rows * (h + GAP) + GAP // 2]
         draw.rectangle(band, fill=PRIOR_BAND)
         draw.line([band[0], top - 3, band[2], top - 3], fill=PRIOR_EDGE, width=2)
-    for j, label in enumerate(columns):
-        tw = _text_width(draw, label, small)
-        draw.text((x0(j) + (w - tw) / 2, top - header + 3), label, fill=INK, font=small)
+    for j, lines in enumerate(label_lines):
+        for k, line in enumerate(lines):
+            tw = _text_width(draw, line, label_face)
+            draw.text((x0(j) + (w - tw) / 2, top - header + 3 + 13 * k), line, fill=INK, font=label_face)
         note = _plain(column_notes[j]) if column_notes else ""
         draw.text((x0(j) + (w - _text_width(draw, note, font(11))) / 2, top - 20), note, fill=MUTED, font=font(11))
     for i, label in enumerate(rows):

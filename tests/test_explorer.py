@@ -375,3 +375,21 @@ def test_model_facts_show_card_metadata(registry: ModelRegistry) -> None:
         assert text in facts
     assert "none recorded" in explorer.model_facts(registry.get("faces"), "faces")
     assert "Measured metrics" not in explorer.model_facts(registry.get("shapes"), "shapes", raw_metrics=False)
+
+
+def test_long_column_labels_shrink_or_wrap_to_their_column() -> None:
+    from PIL import Image, ImageDraw
+
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    labels = ["Bag", "Boot/Sneaker?", "Coat/Pullover?"]
+    width = lambda text, face: draw.textlength(text, font=face)  # noqa: E731
+    lines, face = visualize.column_label_lines(draw, labels, 200)
+    assert lines == [[label] for label in labels] and face.size == 13  # room enough: one line, the usual font
+    lines, face = visualize.column_label_lines(draw, labels, 80)  # a 28 px image at 2x + gap, as in the cards
+    assert all(width(line, face) <= 80 for label_lines in lines for line in label_lines)
+    lines, face = visualize.column_label_lines(draw, labels, 50)  # too narrow for any font: broken after the "/"
+    assert lines[1] == ["Boot/", "Sneaker?"] and lines[2] == ["Coat/", "Pullover?"] and lines[0] == ["Bag"]
+    images = torch.zeros(1, 3, 1, 28, 28)  # 28 px columns: the long labels need a second line, one line higher
+    wrapped = visualize.draw_traversal(images, labels, ["#1"], "caption", scale=1)
+    short = visualize.draw_traversal(images, ["a", "b", "c"], ["#1"], "caption", scale=1)
+    assert wrapped.height == short.height + 13 and wrapped.width == short.width
