@@ -1,8 +1,7 @@
 """Live InfoGAN latent explorer: `python app.py` serves the models in checkpoints/ (add Hub models with --models).
 
 UI only: one small builder per tab, then module-level callbacks that return `{component: update}` mappings, then
-launch. Model logic (loading, validation, rendering, encoding, the Learn tab's lesson) is in `infogan.explorer` and
-`infogan.lesson`.
+launch. Model logic (loading, validation, rendering, encoding, the Learn tab's lesson) is in `infogan.explorer`.
 """
 
 # No `from __future__ import annotations` here: gr.api reads the `generate` endpoint's types from its signature.
@@ -40,9 +39,11 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from infogan import explorer, lesson, synthesize
 from infogan.config import shorten
-from infogan.explorer import ModelRegistry, OutputStore
+from infogan.explorer import lesson
+from infogan.explorer import registry as explorer
+from infogan.explorer.registry import ModelRegistry, OutputStore
+from infogan.export import synthesize
 
 TITLE = "InfoGAN latent explorer"
 THREADS = 1  # torch threads per request; with CONCURRENCY = 2 this fills a 2-vCPU Space without oversubscribing

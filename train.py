@@ -49,7 +49,7 @@ SELECTION_KEYS = ("candidates", "select_at")
 if TYPE_CHECKING:
     from infogan import InfoGAN, InfoGANConfig
     from infogan.data import ImageData
-    from infogan.trainer import TrainConfig
+    from infogan.training.trainer import TrainConfig
 
 LEARNED = "learned"
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from infogan.data import load_dataset
     from infogan.presets import load_preset
-    from infogan.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError
+    from infogan.training.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -223,7 +223,7 @@ def _saved_selection(out: Path) -> dict | None:
     """The candidates/select_at a restarts run in `out` started with (its selection.json), if it is one."""
     import json
 
-    from infogan.selection import SELECTION_FILE
+    from infogan.training.selection import SELECTION_FILE
 
     try:
         saved = json.loads((out / SELECTION_FILE).read_text(encoding="utf-8"))
@@ -241,11 +241,11 @@ def _train_candidates(
     candidates: int,
     select_at: int,
 ) -> InfoGAN:
-    """`--candidates K`: label-free restarts (infogan.selection); the chosen run's model is copied to OUT/model."""
+    """`--candidates K`: label-free restarts (infogan.training.selection); the chosen model is copied to OUT/model."""
     import os
     import shutil
 
-    from infogan.selection import train_with_selection
+    from infogan.training.selection import train_with_selection
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError(f"{candidates} candidates (--candidates, or the preset's default) train one after another "

@@ -68,7 +68,7 @@ def start_server(checkpoints: str) -> tuple[object, str, object]:
     """Launch the explorer in this process on 127.0.0.1, exactly as `python app.py` configures it."""
     import app
     from infogan import InfoGAN, load_preset
-    from infogan.explorer import ModelRegistry
+    from infogan.explorer.registry import ModelRegistry
 
     torch.set_num_threads(app.THREADS)
     registry = ModelRegistry.from_sources(checkpoints)
@@ -109,7 +109,7 @@ def spawn_server(checkpoints: str, env: dict[str, str] | None = None) -> tuple[s
 
 def time_hot_path(registry: object, name: str, n: int) -> tuple[list[float], list[float]]:
     """model.generate alone, and generate + crisp upscale (what the callback does before Gradio encodes the PNG)."""
-    from infogan import explorer
+    from infogan.explorer import registry as explorer
 
     model = registry.get(name)
     codes = explorer.default_codes(model)

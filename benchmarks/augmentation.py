@@ -8,7 +8,7 @@ For each dataset the same small CNN is trained, for the same number of steps, on
                         concatenation would weight 10 real images 1:1000 against 10,000 synthetic ones at k = 1);
   - synthetic only:     the synthetic set alone (no real labels at all beyond naming the categories once);
 and scored on the 10,000 test images. The synthetic set is `--per-class` images per category from the shipped
-checkpoint (`infogan.synthesize.draw_category`), each category labelled with the class it was matched to on the
+checkpoint (`infogan.export.synthesize.draw_category`), each category labelled with the class it was matched to on the
 test set by `python -m infogan.evaluate --write-labels` (the checkpoint's `category_to_class`). Prints a markdown
 table (mean ± std over seeds) and writes it to `--out` with the settings and timings.
 """
@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 
 from infogan import InfoGAN
 from infogan.data import DATASETS, ImageData, load_dataset
-from infogan.devices import describe_hardware
-from infogan.synthesize import categorical_code, draw_category
+from infogan.export.synthesize import categorical_code, draw_category
+from infogan.training.devices import describe_hardware
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = {"mnist": REPO / "checkpoints" / "mnist", "fashion-mnist": REPO / "checkpoints" / "fashion-mnist"}

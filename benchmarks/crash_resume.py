@@ -72,7 +72,7 @@ def main() -> None:
     import torch
 
     from infogan import InfoGAN
-    from infogan.trainer import STATE_FILE
+    from infogan.training.trainer import STATE_FILE
 
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="crash-resume-"))

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 
 from infogan import available_presets, load_preset
 from infogan.data import ImageData
-from infogan.trainer import TrainConfig, Trainer
+from infogan.training.trainer import TrainConfig, Trainer
 
 
 def build_parser() -> argparse.ArgumentParser:

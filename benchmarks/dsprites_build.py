@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 import torch
 
 from infogan.data import load_dataset
-from infogan.devices import describe_hardware
+from infogan.training.devices import describe_hardware
 
 
 def main(argv: list[str] | None = None) -> int:

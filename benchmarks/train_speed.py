@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 
 from infogan import available_presets, load_preset
 from infogan.data import ImageData
-from infogan.devices import describe_hardware
-from infogan.trainer import TrainConfig, Trainer
+from infogan.training.devices import describe_hardware
+from infogan.training.trainer import TrainConfig, Trainer
 
 
 def build_parser() -> argparse.ArgumentParser:

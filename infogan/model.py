@@ -129,7 +129,7 @@ class InfoGAN(
 
     def _save_pretrained(self, save_directory: Path, **_: Any) -> None:
         """Write config.json, model.safetensors, preview images and the model card (called by save_pretrained)."""
-        from .model_card import build_model_card, write_preview_images
+        from .export.model_card import build_model_card, write_preview_images
 
         state = {k: v.detach().to("cpu").contiguous() for k, v in self.state_dict().items()}
         weights = save_directory / WEIGHTS_FILE
@@ -164,7 +164,7 @@ class InfoGAN(
         return super().push_to_hub(repo_id, **kwargs)
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        from .model_card import build_model_card
+        from .export.model_card import build_model_card
 
         return build_model_card(self.config, [])
 

@@ -3,7 +3,7 @@
     python scripts/pack_results.py runs/sweep --out OUTBOX
 
 Selection is label-free: within a recipe (the plan's "group"), the seed whose categorical code carries the most
-information about real images under Q (`real_information_nats`, see infogan.evaluate.categorical_information). The
+information about real images under Q (`real_information_nats`, see infogan.metrics.evaluate). The
 recipe itself is compared by its mean test accuracy over all seeds — labels measure recipes, they never pick a seed.
 Weights travel as float16 (half the bytes; `scripts/unpack_results.py` restores float32 folders).
 """

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from infogan.trainer import TrainConfig, Trainer
+from infogan.training.trainer import TrainConfig, Trainer
 from tests.conftest import synthetic_shapes, tiny_config
 
 # lr = 0: the weights stay put, so a one-process reference can recompute each process's gradients for every step.

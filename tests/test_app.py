@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from infogan.explorer import ModelRegistry
+from infogan.explorer.registry import ModelRegistry
 
 from .test_explorer import save_tiny_models
 

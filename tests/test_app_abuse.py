@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from infogan import explorer
+from infogan.explorer import registry as explorer
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 gradio_client = pytest.importorskip("gradio_client")

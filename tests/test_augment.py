@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from infogan.augment import augment, parse_policy
+from infogan.training.augment import augment, parse_policy
 
 
 def test_translation_moves_content_by_whole_pixels_within_the_ratio() -> None:

@@ -11,8 +11,8 @@ from torchvision.utils import save_image
 
 import train
 from infogan import InfoGAN
-from infogan import evaluate as evaluate_cli
-from infogan.trainer import STATE_FILE
+from infogan.metrics import evaluate as evaluate_cli
+from infogan.training.trainer import STATE_FILE
 from tests.conftest import FIXTURES, synthetic_shapes
 
 TINY = str(FIXTURES / "tiny.json")
@@ -154,7 +154,7 @@ def test_evaluate_cli_names_categories_after_what_they_draw(
 
 
 def test_annotate_cli_renames_codes_and_sets_labels(model: InfoGAN, tmp_path: Path) -> None:
-    from infogan import annotate
+    from infogan.export import annotate
 
     model.save_pretrained(tmp_path)
     args = [str(tmp_path), "--rename", "width=thickness", "--labels", "shape=bar,pillar,blob", "--note",
@@ -188,7 +188,7 @@ def test_help_answers_without_importing_torch_or_gradio(script: str) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "usage:" in result.stdout and result.stdout.strip().endswith("[]"), result.stdout[-500:]
     if script == "app.py":
-        from infogan.explorer import MODELS_ENV
+        from infogan.explorer.registry import MODELS_ENV
 
         assert f"${MODELS_ENV}" in result.stdout  # the help names the variable explorer.hub_ids_from reads
 

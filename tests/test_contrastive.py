@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from infogan import InfoGAN
-from infogan.contrastive import PairClassifier, contrastive_loss, sample_pairs
 from infogan.data import ImageData
-from infogan.trainer import STATE_FILE, TrainConfig, Trainer
+from infogan.training.contrastive import PairClassifier, contrastive_loss, sample_pairs
+from infogan.training.trainer import STATE_FILE, TrainConfig, Trainer
 from tests.conftest import tiny_config
 
 QUIET = dict(log_every=5, sample_every=10**6, checkpoint_every=10**6)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec
-from infogan.disentanglement import (
+from infogan.metrics.disentanglement import (
     dci_disentanglement,
     discrete_mutual_information,
     discretize,
@@ -20,7 +20,7 @@ from infogan.disentanglement import (
     read_codes,
     score_codes,
 )
-from infogan.evaluate import main as evaluate_main
+from infogan.metrics.evaluate import main as evaluate_main
 
 SIZES = (3, 6, 10, 8, 8)  # a small dSprites-like product (at most 20 classes, so 20 bins keep every class apart)
 

@@ -19,8 +19,8 @@ from PIL import Image
 import train
 from infogan import InfoGAN
 from infogan.data import ImageData
-from infogan.distributed import Parallel
-from infogan.trainer import STATE_FILE, TrainConfig, Trainer
+from infogan.training.distributed import Parallel
+from infogan.training.trainer import STATE_FILE, TrainConfig, Trainer
 from tests.conftest import REPO_ROOT, synthetic_shapes, tiny_config
 from tests.ddp_worker import make_trainer, record_gradients
 

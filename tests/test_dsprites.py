@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from infogan import dsprites
-from infogan.data import load_dataset
+from infogan.data import dsprites, load_dataset
 from tests.conftest import REPO_ROOT
 
 

@@ -9,7 +9,7 @@ import torch
 
 from infogan import CategoricalCode, InfoGAN
 from infogan.data import ImageData
-from infogan.evaluate import (
+from infogan.metrics.evaluate import (
     categorical_metrics,
     contingency,
     generated_code_metrics,

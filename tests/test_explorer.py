@@ -11,8 +11,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec, explorer, visualize
-from infogan.explorer import ModelRegistry
+from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec
+from infogan.explorer import registry as explorer
+from infogan.explorer.registry import ModelRegistry
+from infogan.export import visualize
 
 from .conftest import tiny_config
 
@@ -224,7 +226,7 @@ def test_row_and_column_labels_say_what_they_show() -> None:
 
 
 def test_card_previews_are_labelled(registry: ModelRegistry, tmp_path: Path) -> None:
-    from infogan.model_card import write_preview_images
+    from infogan.export.model_card import write_preview_images
 
     shapes = registry.get("shapes")
     names = write_preview_images(shapes, tmp_path)

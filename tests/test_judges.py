@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from infogan import CategoricalCode, ContinuousCode, InfoGAN, LatentSpec
-from infogan.entanglement import code_entanglement
-from infogan.evaluate import categorical_information, write_category_labels
-from infogan.purity import category_purity, unique_labels
-from infogan.realism import TwoSampleSettings, two_sample_test
+from infogan.metrics.entanglement import code_entanglement
+from infogan.metrics.evaluate import categorical_information, write_category_labels
+from infogan.metrics.purity import category_purity, unique_labels
+from infogan.metrics.realism import TwoSampleSettings, two_sample_test
 from tests.conftest import tiny_config
 
 

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from infogan import ContinuousCode, InfoGAN, lesson
+from infogan import ContinuousCode, InfoGAN
+from infogan.explorer import lesson
 
 from .conftest import tiny_config
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F  # noqa: N812
 from infogan import CategoricalCode, ContinuousCode, LatentSpec
 from infogan.data import ImageData
 from infogan.losses import LOG_STD_MAX, LOG_STD_MIN, d_loss, g_loss, gaussian_nll, info_loss, real_information
-from infogan.trainer import TrainConfig, Trainer
+from infogan.training.trainer import TrainConfig, Trainer
 from tests.conftest import tiny_config
 
 SPEC = LatentSpec(noise_dim=2, codes=(CategoricalCode("c", 3), ContinuousCode("u")))
@@ -123,12 +123,12 @@ def test_the_information_term_alone_trains_q_and_the_trunk(
     shapes: ImageData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the GAN losses zeroed, whatever still moves on the discriminator side moved because of L_I."""
-    import infogan.trainer
+    import infogan.training.trainer
 
     def no_gan(logits: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
         return logits.sum() * 0.0  # keeps the graph, contributes no gradient
 
-    monkeypatch.setitem(infogan.trainer.GAN_LOSSES, "bce", (no_gan, no_gan))
+    monkeypatch.setitem(infogan.training.trainer.GAN_LOSSES, "bce", (no_gan, no_gan))
     torch.manual_seed(0)
     trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path)
     m = trainer.model

@@ -137,7 +137,7 @@ def test_save_load_round_trip_gives_identical_outputs(model: InfoGAN, tmp_path: 
 
 
 def test_resaving_after_renaming_a_code_removes_its_stale_traversal(model: InfoGAN, tmp_path: Path) -> None:
-    from infogan.annotate import rename_codes
+    from infogan.export.annotate import rename_codes
 
     model.save_pretrained(tmp_path)
     model.config = rename_codes(model.config, {"width": "thickness"})

@@ -1,4 +1,4 @@
-"""Label-free refinement of Q (`infogan.refine`): what it changes, what it leaves alone, and its CLI."""
+"""Label-free refinement of Q (`infogan.training.refine`): what it changes, what it leaves alone, and its CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from infogan import InfoGAN
 from infogan.data import ImageData
 from infogan.losses import info_loss
-from infogan.refine import RefineConfig, main, recalibrate_batch_norm, refine_recognition
+from infogan.training.refine import RefineConfig, main, recalibrate_batch_norm, refine_recognition
 
 from .conftest import synthetic_shapes, tiny_config
 
@@ -106,7 +106,7 @@ def test_cli_writes_a_refined_checkpoint_with_its_record(
 ) -> None:
     torch.manual_seed(0)
     InfoGAN(tiny_config()).save_pretrained(tmp_path / "run")
-    monkeypatch.setattr("infogan.refine.load_dataset", lambda *args: synthetic_shapes(64))
+    monkeypatch.setattr("infogan.training.refine.load_dataset", lambda *args: synthetic_shapes(64))
     code = main([str(tmp_path / "run"), "--dataset", "mnist", "--out", str(tmp_path / "refined"), "--steps", "3"])
     assert code == 0
     record = json.loads((tmp_path / "refined" / "config.json").read_text())["metadata"]["recognition_refinement"]

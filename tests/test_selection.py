@@ -10,8 +10,8 @@ import torch
 
 from infogan import InfoGAN
 from infogan.data import ImageData
-from infogan.selection import SELECTION_FILE, candidate_score, train_with_selection
-from infogan.trainer import TrainConfig, Trainer
+from infogan.training.selection import SELECTION_FILE, candidate_score, train_with_selection
+from infogan.training.trainer import TrainConfig, Trainer
 from tests.conftest import tiny_config
 
 QUIET = dict(dataset="folder", batch_size=16, log_every=5, sample_every=10**6, checkpoint_every=10**6)

@@ -12,8 +12,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec, explorer
-from infogan.explorer import ModelRegistry
+from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec
+from infogan.explorer import registry as explorer
+from infogan.explorer.registry import ModelRegistry
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 

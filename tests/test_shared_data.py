@@ -77,8 +77,8 @@ def test_small_infogan_learns_digit_categories_on_mnist(tmp_path: Path) -> None:
     """
     from infogan import CategoricalCode, ContinuousCode, InfoGANConfig, LatentSpec
     from infogan.data import ImageData
-    from infogan.evaluate import categorical_metrics
-    from infogan.trainer import TrainConfig, Trainer
+    from infogan.metrics.evaluate import categorical_metrics
+    from infogan.training.trainer import TrainConfig, Trainer
 
     latent = LatentSpec(noise_dim=16, codes=(CategoricalCode("digit", 10), ContinuousCode("c2")))
     config = InfoGANConfig(latent=latent, base_channels=16, fc_dim=128, q_hidden=32)
@@ -95,7 +95,7 @@ def test_small_infogan_learns_digit_categories_on_mnist(tmp_path: Path) -> None:
 @needs("MNIST/raw/t10k-images-idx3-ubyte")
 def test_shipped_mnist_model_meets_the_papers_accuracy() -> None:
     """The README's headline: ≥ 95 % Hungarian-matched accuracy of the digit code on the 10,000 test digits."""
-    from infogan.evaluate import categorical_metrics
+    from infogan.metrics.evaluate import categorical_metrics
 
     model = InfoGAN.from_pretrained(REPO_ROOT / "checkpoints" / "mnist")
     metrics = categorical_metrics(model, load_dataset("mnist", SHARED_DATA, 28, 1, split="test"))

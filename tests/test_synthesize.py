@@ -1,4 +1,4 @@
-"""`infogan.synthesize`: folder layout, manifest, confidence filter, loaders, zip download and the CLI's errors."""
+"""`infogan.export.synthesize`: folder layout, manifest, confidence filter, loaders, zip download, CLI errors."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import torchvision
 from PIL import Image
 
 from infogan import CategoricalCode, ContinuousCode, InfoGAN, LatentSpec
-from infogan import synthesize as synth
-from infogan.synthesize import SynthesisError, draw_category, folder_names, synthesize, synthesize_zip
+from infogan.export import synthesize as synth
+from infogan.export.synthesize import SynthesisError, draw_category, folder_names, synthesize, synthesize_zip
 
 from .conftest import REPO_ROOT, tiny_config
 from .test_explorer import tiny_rgb_config

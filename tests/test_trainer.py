@@ -12,7 +12,7 @@ import torch
 
 from infogan import InfoGAN, InfoGANConfig
 from infogan.data import ImageData
-from infogan.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError
+from infogan.training.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError
 from tests.conftest import tiny_config
 
 QUIET = dict(log_every=25, sample_every=10**6, checkpoint_every=10**6)  # no previews/checkpoints unless asked

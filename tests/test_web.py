@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from infogan import InfoGAN
-from infogan import export_web as web
-from infogan.onnx_export import ParityError, check_encoder, check_generator
+from infogan.export import web_site as web
+from infogan.export.onnx_export import ParityError, check_encoder, check_generator
 from tests.conftest import tiny_config
 from tests.hub_server import HubStandIn
 from tests.test_hub import FAKE_TOKEN, hub  # noqa: F401 (the stand-in Hub fixture)

@@ -18,8 +18,9 @@ import pytest
 import torch
 from torchvision.transforms.functional import to_pil_image
 
-from infogan import CategoricalCode, ContinuousCode, InfoGAN, LatentSpec, explorer
-from infogan.export_web import build_site, serve
+from infogan import CategoricalCode, ContinuousCode, InfoGAN, LatentSpec
+from infogan.explorer import registry as explorer
+from infogan.export.web_site import build_site, serve
 from tests.conftest import REPO_ROOT, tiny_config
 
 CHROMIUM = "/usr/bin/chromium"

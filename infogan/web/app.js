@@ -8,7 +8,7 @@
 
 import { generatorInput, latentValues } from "./torch_rng.js";
 
-const MAX_SEED = 2 ** 31 - 1;  // as the Gradio app (infogan/explorer.py MAX_SEED)
+const MAX_SEED = 2 ** 31 - 1;  // as the Gradio app (infogan/explorer/registry.py MAX_SEED)
 const MAX_ABS_VALUE = 10;  // continuous values allowed (ContinuousCode.max_abs_value)
 const TRAVERSAL_ROWS = 6;
 const TRAVERSAL_STEPS = 9;
@@ -184,7 +184,7 @@ function currentView() {
   return { model: current, seed: readSeed() ?? 0, codes: codesFromControls() };
 }
 
-// ---- share links (the format of infogan/explorer.py share_query / state_from_query) ------------------------------
+// ---- share links (the format of infogan/explorer/registry.py share_query / state_from_query) ------------------------------
 
 /** Python's f"{value:g}" for the numbers sliders hold (six significant digits, no trailing zeros). */
 function formatNumber(value) {

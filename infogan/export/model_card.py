@@ -8,8 +8,8 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from .config import InfoGANConfig
-from .latent import CategoricalCode
+from ..config import InfoGANConfig
+from ..latent import CategoricalCode
 from .visualize import labelled_traversal, sample_grid, save_image
 
 PREVIEW_SEED = 0
@@ -156,7 +156,7 @@ def _metrics_table(metrics: dict[str, Any]) -> list[str]:
 
 
 def _judged_tables(metrics: dict[str, Any]) -> list[str]:
-    """What each category draws (infogan.purity), code entanglement and realism, where they were measured."""
+    """What each category draws (infogan.metrics.purity), code entanglement and realism, where they were measured."""
     lines: list[str] = []
     for name, rows in metrics.get("category_purity", {}).items():
         judge = metrics.get("reference_classifier_test_accuracy")
@@ -170,8 +170,8 @@ def _judged_tables(metrics: dict[str, Any]) -> list[str]:
         lines.append("")
     entanglement = metrics.get("entanglement")
     if entanglement:
-        lines += ["**Entanglement of the continuous codes** (`infogan.entanglement`, 64 seeds, each code moved from "
-                  "its prior's low to its high end): cross-talk = how far Q's reading of the other codes moves, "
+        lines += ["**Entanglement of the continuous codes** (`infogan.metrics.entanglement`, 64 seeds, each code moved "
+                  "from its prior's low to its high end): cross-talk = how far Q's reading of the other codes moves, "
                   "relative to the code's own (0 = independent); spill = share of the pixel change outside the "
                   "quarter of the image where the code acts (global codes such as background spill by nature).", "",
                   "| code | max cross-talk | spill | categorical flips |", "|---|---|---|---|"]  # fmt: skip
@@ -181,7 +181,7 @@ def _judged_tables(metrics: dict[str, Any]) -> list[str]:
         lines.append("")
     realism = metrics.get("realism")
     if realism:
-        lines += [f"**Realism** (classifier two-sample test, `infogan.realism`): a fresh CNN trained for "
+        lines += [f"**Realism** (classifier two-sample test, `infogan.metrics.realism`): a fresh CNN trained for "
                   f"{realism['epochs']} epochs on {int(0.8 * realism['images_per_side'])} real + as many generated "
                   f"images tells held-out ones apart with accuracy **{realism['two_sample_accuracy']:.3f}** "
                   f"(0.5 = indistinguishable) and cross-entropy {realism['critic_log_loss_nats']:.4f} nats "
@@ -202,7 +202,7 @@ def _disentanglement_table(scores: dict[str, Any], information: dict[str, dict[s
         "",
         f"Q's codes (categorical: argmax; continuous: predicted mean) on {_format(scores.get('pool_images', '?'))} "
         f"real images, seed {scores.get('seed', '?')}; definitions and sample sizes of disentanglement_lib, DCI from "
-        "random forests (see `infogan/disentanglement.py`). MIG per factor: "
+        "random forests (see `infogan/metrics/disentanglement.py`). MIG per factor: "
         + ", ".join(f"{k} {_format(v)}" for k, v in scores.get("mig_per_factor", {}).items()) + ".",
     ]  # fmt: skip
     if information:

@@ -7,8 +7,8 @@ Run folder layout (`out_dir`):
     training_state.pt       weights + optimisers + RNG + data position: everything `--resume` needs
 
 Under `torchrun`/`accelerate launch` every process runs this loop on its rows of each global batch (see
-infogan.distributed); process 0 alone writes the run folder, and everything in it is global, whatever the number of
-processes.
+infogan.training.distributed); process 0 alone writes the run folder, and everything in it is global, whatever the
+number of processes.
 
 A checkpoint never leaves a mixed or half-written folder: model/ is written as .model.tmp/ and swapped in with two
 renames (a crash between them leaves .model.old/, which the next start puts back), and training_state.pt is
@@ -33,17 +33,17 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..config import InfoGANConfig
+from ..data import DATASETS, ImageData
+from ..export.model_card import write_preview_images
+from ..latent import CategoricalCode
+from ..losses import GAN_LOSSES, info_loss, real_information
+from ..metrics.evaluate import categorical_information, categorical_metrics
+from ..model import InfoGAN
 from .augment import augment, parse_policy
-from .config import InfoGANConfig
 from .contrastive import PairClassifier, contrastive_loss, sample_pairs
-from .data import DATASETS, ImageData
 from .devices import describe_hardware
 from .distributed import MIXED_PRECISION, Parallel
-from .evaluate import categorical_information, categorical_metrics
-from .latent import CategoricalCode
-from .losses import GAN_LOSSES, info_loss, real_information
-from .model import InfoGAN
-from .model_card import write_preview_images
 
 STATE_FILE = "training_state.pt"
 MODEL_DIR = "model"
@@ -69,8 +69,9 @@ class TrainConfig:
     lambda_continuous: float = 0.1
     # Fixed σ for the continuous codes' Gaussian NLL (None: Q's learned σ). See losses.info_loss.
     continuous_std: float | None = None
-    # Differentiable augmentation (infogan.augment policy strings) of D's inputs, real and fake alike, and of the
-    # generated images Q reads. Separate because an op can hide what a code controls (colour jitter vs hair colour).
+    # Differentiable augmentation (infogan.training.augment policy strings) of D's inputs, real and fake alike, and
+    # of the generated images Q reads. Separate because an op can hide what a code controls (colour jitter vs hair
+    # colour).
     augment: str = ""
     q_augment: str = ""
     # Optional separate policy for the images Q reads the *categorical* codes from ("" = q_augment). Lets the
@@ -80,8 +81,9 @@ class TrainConfig:
     # out the last steps' oscillation gives visibly cleaner samples at no training cost (Yazıcı et al. 2019).
     ema_decay: float = 0.0
     gan_loss: str = "bce"  # "bce" (the paper's) or "hinge" (SNGAN/BigGAN); see losses.GAN_LOSSES
-    # Weight of InfoGAN-CR's contrastive regulariser (infogan.contrastive; 0 = off, plain InfoGAN). It trains an extra
-    # pair classifier and costs one more generator pass per step, for codes that each change the image differently.
+    # Weight of InfoGAN-CR's contrastive regulariser (infogan.training.contrastive; 0 = off, plain InfoGAN). It
+    # trains an extra pair classifier and costs one more generator pass per step, for codes that each change the
+    # image differently.
     cr_weight: float = 0.0
     # Weight of Q's mutual information with its categorical codes on the *real* batch (losses.real_information),
     # maximised by D/Q's trunk alongside L_I (0 = off, the paper's objective). Label-free. Measured on MNIST (weight 1,

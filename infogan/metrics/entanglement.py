@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from .latent import CategoricalCode, ContinuousCode
-from .model import eval_mode
+from ..latent import CategoricalCode, ContinuousCode
+from ..model import eval_mode
 
 
 @torch.inference_mode()

@@ -1,6 +1,6 @@
 """Export G (and Q) to ONNX for ONNX Runtime Web, and check the exported files compute what PyTorch computes.
 
-The browser explorer (`infogan/export_web.py`) runs these files with onnxruntime-web, so the parity check runs at
+The browser explorer (`infogan/export/web_site.py`) runs these files with onnxruntime-web, so the parity check runs at
 export time: a file whose outputs drift from PyTorch's by more than `PARITY_TOLERANCE` is never shipped.
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .latent import CategoricalCode
-from .model import InfoGAN, eval_mode
+from ..latent import CategoricalCode
+from ..model import InfoGAN, eval_mode
 
 GENERATOR_FILE = "generator.onnx"
 ENCODER_FILE = "encoder.onnx"

@@ -13,9 +13,9 @@ from typing import Any
 
 from torch import nn
 
-from .evaluate import generated_code_metrics
-from .latent import CategoricalCode, ContinuousCode
-from .model import InfoGAN
+from ..latent import CategoricalCode, ContinuousCode
+from ..metrics.evaluate import generated_code_metrics
+from ..model import InfoGAN
 
 LIVE_SAMPLES = 500  # fresh images per live estimate: ±0.01–0.03 nats of sampling noise, well under a second on CPU
 

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torch import nn
 
-from .data import ImageData
-from .latent import CategoricalCode
+from ..data import ImageData
+from ..latent import CategoricalCode
 
 MIXED_BELOW = 0.6  # a category is named after one class only if at least 60 % of its samples are that class
 

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
 
-from .latent import CategoricalCode, ContinuousCode
+from ..latent import CategoricalCode, ContinuousCode
 
 TRAVERSAL_RANGE = 2.0  # continuous traversals sweep ±2, twice the Uniform(-1, 1) prior, as in the paper's Fig. 2
 

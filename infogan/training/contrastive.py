@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torch import nn
 
-from .config import InfoGANConfig
-from .latent import LatentSpec
-from .networks import SharedTrunk
+from ..config import InfoGANConfig
+from ..latent import LatentSpec
+from ..networks import SharedTrunk
 
 
 class PairClassifier(nn.Module):

@@ -22,10 +22,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from .config import InfoGANConfig
-from .data import ImageData
-from .evaluate import categorical_information
-from .model import InfoGAN
+from ..config import InfoGANConfig
+from ..data import ImageData
+from ..metrics.evaluate import categorical_information
+from ..model import InfoGAN
 from .trainer import STATE_FILE, TrainConfig, Trainer
 
 SELECTION_FILE = "selection.json"

@@ -29,10 +29,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .config import shorten
-from .latent import CategoricalCode, ContinuousCode, LatentCode
-from .model import CONFIG_FILE, InfoGAN
-from .visualize import (
+from ..config import shorten
+from ..export.visualize import (
     MIXED_BELOW,
     balanced_columns,
     cell_scale,
@@ -49,6 +47,8 @@ from .visualize import (
     traversal_images,
     upscale,
 )
+from ..latent import CategoricalCode, ContinuousCode, LatentCode
+from ..model import CONFIG_FILE, InfoGAN
 
 DISPLAY_SIZE = 448  # longer side of the explorer image: 28 px × 16, 64 px × 7 — big, with whole-pixel upscaling
 MAX_SEED = 2**31 - 1  # seeds a person can type and share; the library allows up to 2**63
@@ -835,7 +835,7 @@ def _value_from_link(model: InfoGAN, code: LatentCode, raw: str) -> Any:
 
 def model_facts(model: InfoGAN, name: str, raw_metrics: bool = True) -> str:
     """Markdown with the model-card facts of a model: dataset, codes, training time and (optionally, as recorded)
-    measured metrics — the Learn tab explains them in words instead (`infogan.lesson.metrics_in_words`)."""
+    measured metrics — the Learn tab explains them in words instead (`infogan.explorer.lesson.metrics_in_words`)."""
     config, meta = model.config, model.config.metadata
     dataset = meta.get("dataset") or {}
     kind = "RGB" if config.channels == 3 else "greyscale"

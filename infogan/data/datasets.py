@@ -30,7 +30,7 @@ class ImageData:
     images: torch.Tensor
     labels: torch.Tensor | None = None
     # (N, K) int64 ground-truth factor classes, for synthetic sets that know them (dSprites), for the
-    # disentanglement metrics; factor names and values live with the source (infogan.dsprites).
+    # disentanglement metrics; factor names and values live with the source (infogan.data.dsprites).
     factors: torch.Tensor | None = None
 
     def __len__(self) -> int:
@@ -228,7 +228,7 @@ DATASETS: dict[str, DatasetSource] = {
         load=_load_dsprites,
         factor_names=dsprites.FACTOR_NAMES,
         license="apache-2.0",
-        terms="Rendered by infogan.dsprites after the definition of dSprites (Matthey et al. 2017, Apache-2.0); "
+        terms="Rendered by infogan.data.dsprites after the definition of dSprites (Matthey et al. 2017, Apache-2.0); "
         "not the original files.",
     ),
     "dsprites-small": DatasetSource(
@@ -237,7 +237,7 @@ DATASETS: dict[str, DatasetSource] = {
         subset=True,
         factor_names=dsprites.FACTOR_NAMES,
         license="apache-2.0",
-        terms="Rendered by infogan.dsprites after the definition of dSprites (Matthey et al. 2017, Apache-2.0); "
+        terms="Rendered by infogan.data.dsprites after the definition of dSprites (Matthey et al. 2017, Apache-2.0); "
         "not the original files.",
     ),
     "folder": DatasetSource(

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .latent import CategoricalCode
+from ..latent import CategoricalCode
 
 POOL_POINTS = 30_000  # real images whose codes Q reads; every score samples from these
 MIG_POINTS = 10_000  # disentanglement_lib: mig.num_train
