@@ -12,7 +12,7 @@ import torch
 
 from infogan import InfoGAN, InfoGANConfig
 from infogan.data import ImageData
-from infogan.training.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError
+from infogan.training.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError, TrainingStoppedError
 from tests.conftest import tiny_config
 
 QUIET = dict(log_every=25, sample_every=10**6, checkpoint_every=10**6)  # no previews/checkpoints unless asked
@@ -323,3 +323,17 @@ def test_an_unwritable_out_folder_is_one_clear_error(shapes: ImageData, tmp_path
     config = TrainConfig(dataset="folder", steps=2, batch_size=16, **QUIET)
     with pytest.raises(ValueError, match=r"cannot write to --out .*a-file/run .*choose a folder you can write to"):
         Trainer(tiny_config(), config, shapes, tmp_path / "a-file" / "run")
+
+
+def test_on_log_sees_every_record_and_should_stop_ends_the_run(shapes: ImageData, tmp_path: Path) -> None:
+    """The hooks a live caller (the explorer's Train tab) drives a run with: records as logged, and a stop button."""
+    config = TrainConfig(dataset="folder", steps=6, batch_size=32, log_every=2, sample_every=10**6, checkpoint_every=2)
+    seen: list[dict] = []
+    Trainer(tiny_config(), config, shapes, tmp_path / "full").train(on_log=seen.append)
+    assert [r["step"] for r in seen] == [2, 4, 6] == [r["step"] for r in read_log(tmp_path / "full")]
+
+    stopper = Trainer(tiny_config(), config, shapes, tmp_path / "stopped")
+    with pytest.raises(TrainingStoppedError, match="step 4 of 6"):
+        stopper.train(should_stop=lambda: stopper.step >= 4)
+    resumed = Trainer(tiny_config(), config, shapes, tmp_path / "stopped", resume=True)
+    assert resumed.step == 4  # the stop left the step-4 checkpoint, resumable

@@ -22,6 +22,7 @@ _EXPORTS = {
     "TrainConfig": "trainer",
     "Trainer": "trainer",
     "TrainingDivergedError": "trainer",
+    "TrainingStoppedError": "trainer",
     "train_with_selection": "selection",
     "resolve_device": "devices",
 }

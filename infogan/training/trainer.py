@@ -26,6 +26,7 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,11 @@ class TrainConfig:
         if self.checkpoint_every is not None:
             return self.checkpoint_every
         return max(1, min(500, self.steps // 4))
+
+
+class TrainingStoppedError(RuntimeError):
+    """`train(should_stop=...)` asked the run to stop before `config.steps`: the run folder keeps its last checkpoint
+    (resumable), and no model is returned, so a caller cannot mistake a half-trained model for a finished one."""
 
 
 class TrainingDivergedError(RuntimeError):
@@ -375,8 +381,17 @@ class Trainer:
 
     # ---- the loop -----------------------------------------------------------------------------------------------
 
-    def train(self) -> InfoGAN:
-        """Train until `config.steps`, writing logs, previews and checkpoints; returns the trained model."""
+    def train(
+        self,
+        on_log: Callable[[dict[str, float]], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> InfoGAN:
+        """Train until `config.steps`, writing logs, previews and checkpoints; returns the trained model.
+
+        `on_log(record)` is called on process 0 with each log record (the line written to log.jsonl), between steps,
+        so it may read or export the model (live previews). `should_stop()` is asked before every step; when it
+        answers True the run stops and TrainingStoppedError is raised (the last checkpoint stays resumable).
+        """
         cfg, main = self.config, self.parallel.is_main  # process 0 alone writes the run folder
         if main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -388,6 +403,9 @@ class Trainer:
         )
         with (self.out_dir / LOG_FILE).open("a", encoding="utf-8") if main else contextlib.nullcontext() as log:
             while self.step < cfg.steps:
+                if should_stop is not None and should_stop():
+                    bar.close()
+                    raise TrainingStoppedError(f"stopped at step {self.step} of {cfg.steps}")
                 t0 = time.perf_counter()
                 stats = self.train_step(self.next_batch())
                 self.elapsed += time.perf_counter() - t0
@@ -408,6 +426,8 @@ class Trainer:
                     log.write(json.dumps(record) + "\n")
                     log.flush()
                     bar.set_postfix(d=record["d_loss"], g=record["g_loss"], info=record["information_nats"])
+                    if on_log is not None:
+                        on_log(record)
                     window, window_steps, window_start = {}, 0, time.perf_counter()
                 if self.step % cfg.sample_every == 0 or self.step == cfg.steps:
                     self.write_previews()
