@@ -68,9 +68,10 @@ def start_server(checkpoints: str) -> tuple[object, str, object]:
     """Launch the explorer in this process on 127.0.0.1, exactly as `python app.py` configures it."""
     import app
     from infogan import InfoGAN, load_preset
+    from infogan.explorer.limits import THREADS
     from infogan.explorer.registry import ModelRegistry
 
-    torch.set_num_threads(app.THREADS)
+    torch.set_num_threads(THREADS)
     registry = ModelRegistry.from_sources(checkpoints)
     if not len(registry):
         print(f"no checkpoints in {checkpoints}/: using a freshly initialised 'mnist' preset model", file=sys.stderr)
@@ -109,19 +110,20 @@ def spawn_server(checkpoints: str, env: dict[str, str] | None = None) -> tuple[s
 
 def time_hot_path(registry: object, name: str, n: int) -> tuple[list[float], list[float]]:
     """model.generate alone, and generate + crisp upscale (what the callback does before Gradio encodes the PNG)."""
-    from infogan.explorer import registry as explorer
+    from infogan.explorer import rendering
+    from infogan.explorer.codes import default_codes
 
     model = registry.get(name)
-    codes = explorer.default_codes(model)
+    codes = default_codes(model)
     for _ in range(10):
-        explorer.render(model, 0, codes)
+        rendering.render(model, 0, codes)
     gen, render = [], []
     for i in range(n):
         t = time.perf_counter()
         model.generate(1, seed=i, codes=codes)
         gen.append((time.perf_counter() - t) * 1e3)
         t = time.perf_counter()
-        explorer.render(model, i, codes)
+        rendering.render(model, i, codes)
         render.append((time.perf_counter() - t) * 1e3)
     return gen, render
 

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from infogan.explorer import registry as explorer
+from infogan.explorer import limits
+from infogan.explorer.outputs import start_cache_trimmer, trim_files
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 gradio_client = pytest.importorskip("gradio_client")
-import app  # noqa: E402 (after the analytics switch)
+from infogan.explorer import callbacks  # noqa: E402 (imports Gradio: after the analytics switch)
 
 from .test_app import launch_app  # noqa: E402
 
@@ -43,7 +44,7 @@ def test_uploads_above_the_size_cap_are_refused(client: gradio_client.Client, tm
 def test_too_many_pixels_are_refused_before_decoding(
     client: gradio_client.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(explorer, "MAX_UPLOAD_PIXELS", 100 * 100)  # a 120×120 picture stands in for 13,000×13,000
+    monkeypatch.setattr(limits, "MAX_UPLOAD_PIXELS", 100 * 100)  # a 120×120 picture stands in for 13,000×13,000
     Image.new("L", (120, 120), 255).save(tmp_path / "wide.png")
     with pytest.raises(gradio_client.exceptions.AppError, match=r"120×120 pixels; the limit is 0\.01 megapixels"):
         client.predict("shapes", gradio_client.handle_file(str(tmp_path / "wide.png")), api_name="/encode")
@@ -82,13 +83,13 @@ def test_a_flood_of_traversals_cannot_starve_generate(launched: tuple, monkeypat
     import httpx
 
     url = launched[1].rstrip("/")
-    real_traversal = explorer.traversal
+    real_traversal = callbacks.traversal
 
     def slow_traversal(*args: object, **kwargs: object) -> object:
         time.sleep(0.5)  # a big model's traversal
         return real_traversal(*args, **kwargs)
 
-    monkeypatch.setattr(explorer, "traversal", slow_traversal)
+    monkeypatch.setattr(callbacks, "traversal", slow_traversal)  # what the Traverse callback calls
 
     def submit(i: int) -> httpx.Response:  # what 40 scripted clients hitting the endpoint at once send
         return httpx.post(f"{url}/gradio_api/call/traverse", json={"data": ["shapes", "width", "seeds", i, 1, 0, 0]},
@@ -103,7 +104,7 @@ def test_a_flood_of_traversals_cannot_starve_generate(launched: tuple, monkeypat
 
     codes = [a.status_code for a in answers]
     assert set(codes) == {200, 422}, codes
-    assert codes.count(200) <= 1 + app.HEAVY_WAITING + 2, codes  # 1 running + 16 waiting (+ finished meanwhile)
+    assert codes.count(200) <= 1 + limits.HEAVY_WAITING + 2, codes  # 1 running + 16 waiting (+ finished meanwhile)
     assert "The server is busy" in next(a.text for a in answers if a.status_code == 422)
     assert np.asarray(Image.open(image["path"])).shape == (448, 448)
     assert generate_s < 5, f"/generate waited {generate_s:.1f} s behind the traversals"
@@ -116,18 +117,18 @@ def test_trim_files_keeps_the_newest_within_the_limits(tmp_path: Path) -> None:
     for i in range(5):
         (tmp_path / f"{i}.png").write_bytes(b"x" * 100)
         os.utime(tmp_path / f"{i}.png", (1000 + i, 1000 + i))
-    deleted = explorer.trim_files([*tmp_path.iterdir(), tmp_path / "vanished.png"], max_bytes=250)
+    deleted = trim_files([*tmp_path.iterdir(), tmp_path / "vanished.png"], max_bytes=250)
     assert sorted(p.name for p in deleted) == ["0.png", "1.png", "2.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["3.png", "4.png"]
-    explorer.trim_files(tmp_path.iterdir(), max_files=1)
+    trim_files(tmp_path.iterdir(), max_files=1)
     assert [p.name for p in tmp_path.iterdir()] == ["4.png"]
 
 
 def test_admission_gate_counts_requests_not_yet_queued() -> None:
     queued = [0]
-    gate = explorer.AdmissionGate(3, lambda: queued[0], window_s=60)
+    gate = limits.AdmissionGate(3, lambda: queued[0], window_s=60)
     assert [gate.admit() for _ in range(5)] == [True, True, True, False, False]  # a burst: none reached the queue
-    fresh = explorer.AdmissionGate(3, lambda: queued[0], window_s=0.0)
+    fresh = limits.AdmissionGate(3, lambda: queued[0], window_s=0.0)
     queued[0] = 2
     assert fresh.admit() and fresh.admit()  # admissions older than the window are counted by the queue alone
     queued[0] = 3
@@ -141,7 +142,7 @@ def test_the_cache_trimmer_deletes_the_oldest_files_and_forgets_them(tmp_path: P
         path.write_bytes(b"x" * 100)
         os.utime(path, (1000 + i, 1000 + i))
         files.add(str(path))
-    stop = explorer.start_cache_trimmer(lambda: [files], max_bytes=200, every_s=0.01)
+    stop = start_cache_trimmer(lambda: [files], max_bytes=200, every_s=0.01)
     deadline = time.monotonic() + 5
     while len(files) > 2 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -152,8 +153,8 @@ def test_the_cache_trimmer_deletes_the_oldest_files_and_forgets_them(tmp_path: P
 
 def test_launch_applies_the_resource_limits(launched: tuple) -> None:
     demo = launched[0]
-    assert demo.state_session_capacity == app.STATE_SESSIONS == 500
+    assert demo.state_session_capacity == limits.STATE_SESSIONS == 500
     assert demo.max_file_size == 10 * 2**20  # "10mb" as Gradio parses it
     assert demo.enable_monitoring is False and demo.run_history is False
-    assert demo.delete_cache == (60, app.CACHE_MAX_AGE_S)
+    assert demo.delete_cache == (60, limits.CACHE_MAX_AGE_S)
     assert demo._queue.ANALYTICS_MAX_EVENTS == 1000  # Gradio's per-event analytics table, bounded

@@ -13,8 +13,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from infogan import CategoricalCode, ContinuousCode, InfoGAN, InfoGANConfig, LatentSpec
-from infogan.explorer import registry as explorer
-from infogan.explorer.registry import ModelRegistry
+from infogan.explorer.codes import parse_codes
+from infogan.explorer.encoding import codes_from_inference, infer, preprocess_for_q
+from infogan.explorer.registry import ModelRegistry, discover_checkpoints
+from infogan.explorer.rendering import render, traversal
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints"
 
@@ -35,10 +37,10 @@ def sprites(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
 
 def test_explore_and_traverse_a_sprites_model(sprites: ModelRegistry) -> None:
     model = sprites.get("shapes")
-    codes = explorer.parse_codes(model, {"shape": 2, "scale": 0.5, "y": -1.5})
-    image = explorer.render(model, seed=3, codes=codes)
+    codes = parse_codes(model, {"shape": 2, "scale": 0.5, "y": -1.5})
+    image = render(model, seed=3, codes=codes)
     assert image.mode == "L" and image.size[0] == image.size[1] >= 64
-    grid, frames = explorer.traversal(model, "rotation", seed=0, rows="shape", steps=4, size=64)
+    grid, frames = traversal(model, "rotation", seed=0, rows="shape", steps=4, size=64)
     tiles = ((64 + 2) * 4 + 2, (64 + 2) * 3 + 2)  # 4 steps × one row per shape, plus the labels around them
     assert tiles[0] < grid.size[0] < tiles[0] + 200 and tiles[1] < grid.size[1] < tiles[1] + 150, grid.size
     assert len(frames) > 1
@@ -48,11 +50,11 @@ def test_encode_a_drawn_sprite(sprites: ModelRegistry) -> None:
     model = sprites.get("shapes")
     drawing = Image.new("L", (200, 200), 0)
     ImageDraw.Draw(drawing).rectangle([60, 60, 120, 120], fill=255)
-    x = explorer.preprocess_for_q(drawing, model)
+    x = preprocess_for_q(drawing, model)
     assert x.shape == (1, 1, 64, 64)
-    inferred = explorer.infer(model, x)
+    inferred = infer(model, x)
     assert set(inferred) == {"shape", "scale", "rotation", "x", "y", "unused"}
-    assert set(explorer.codes_from_inference(model, inferred)) == set(inferred)
+    assert set(codes_from_inference(model, inferred)) == set(inferred)
 
 
 def test_app_builds_with_a_sprites_model_beside_the_others(sprites: ModelRegistry) -> None:
@@ -68,7 +70,7 @@ def test_app_builds_with_a_sprites_model_beside_the_others(sprites: ModelRegistr
 
 @pytest.mark.skipif(not (SHIPPED / "shapes" / "config.json").is_file(), reason="no shipped shapes checkpoint")
 def test_shipped_shapes_model_is_listed_and_scored() -> None:
-    assert "shapes" in explorer.discover_checkpoints(SHIPPED)
+    assert "shapes" in discover_checkpoints(SHIPPED)
     config = InfoGANConfig.from_json_file(SHIPPED / "shapes" / "config.json")
     scores = config.metadata["metrics"]["disentanglement"]
     assert {"mig", "factor_vae", "dci_disentanglement"} <= set(scores)

@@ -19,7 +19,8 @@ import torch
 from torchvision.transforms.functional import to_pil_image
 
 from infogan import CategoricalCode, ContinuousCode, InfoGAN, LatentSpec
-from infogan.explorer import registry as explorer
+from infogan.explorer.codes import codes_from_controls, controls_from_codes, state_from_query
+from infogan.explorer.registry import ModelRegistry
 from infogan.export.web_site import build_site, serve
 from tests.conftest import REPO_ROOT, tiny_config
 
@@ -51,9 +52,9 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def registry(checkpoints: dict[str, Path]) -> explorer.ModelRegistry:
+def registry(checkpoints: dict[str, Path]) -> ModelRegistry:
     """The models, loaded as the Gradio app loads them."""
-    models = explorer.ModelRegistry()
+    models = ModelRegistry()
     for name, folder in checkpoints.items():
         models.load(name, folder)
     return models
@@ -122,12 +123,12 @@ def canvas_pixels(page: object) -> np.ndarray:
     return np.array(data, dtype=np.uint8).reshape(size, size, 4)[..., :3]
 
 
-def app_pixels(registry: explorer.ModelRegistry, query: str) -> np.ndarray:
+def app_pixels(registry: ModelRegistry, query: str) -> np.ndarray:
     """What the Gradio app shows for a link: state_from_query, controls rounding, generate, to_pil_image bytes."""
-    state = explorer.state_from_query(registry, dict(parse_qsl(query.lstrip("?"))))
+    state = state_from_query(registry, dict(parse_qsl(query.lstrip("?"))))
     model = registry.get(state.model_name)
-    categorical, continuous = explorer.controls_from_codes(model, state.codes)
-    codes = explorer.codes_from_controls(model, categorical, continuous)
+    categorical, continuous = controls_from_codes(model, state.codes)
+    codes = codes_from_controls(model, categorical, continuous)
     image = model.generate(1, seed=state.seed, codes=codes)[0]
     rgb = np.asarray(to_pil_image(image.clamp(0, 1)).convert("RGB"))
     return rgb
@@ -141,7 +142,7 @@ def save_screenshot(page: object, path: Path) -> None:
         shutil.copy(path, folder / path.name)
 
 
-def link(registry: explorer.ModelRegistry, name: str, seed: int, continuous: tuple[float, ...]) -> str:
+def link(registry: ModelRegistry, name: str, seed: int, continuous: tuple[float, ...]) -> str:
     """A share link for a shipped model built from its config (the checkpoints may be retrained and renamed):
     category 7 of the first categorical code, if any, and the given values for the first continuous codes."""
     model = registry.get(name)
@@ -164,13 +165,13 @@ def link(registry: explorer.ModelRegistry, name: str, seed: int, continuous: tup
     ],
 )  # values the app rounds to 0.01 (ties to even) or clips to the slider range restore the same way in the page
 def test_a_link_shows_the_image_the_gradio_app_draws(
-    page: object, site_url: str, registry: explorer.ModelRegistry, name: str, seed: int, continuous: tuple
+    page: object, site_url: str, registry: ModelRegistry, name: str, seed: int, continuous: tuple
 ) -> None:
     query = link(registry, name, seed, continuous)
     open_view(page, site_url + query)
     # the controls show what the app's controls show for this link (clipped to the slider, rounded to 0.01)
-    state = explorer.state_from_query(registry, dict(parse_qsl(query.lstrip("?"))))
-    categorical, continuous_values = explorer.controls_from_codes(registry.get(name), state.codes)
+    state = state_from_query(registry, dict(parse_qsl(query.lstrip("?"))))
+    categorical, continuous_values = controls_from_codes(registry.get(name), state.codes)
     shown = page.eval_on_selector_all("#codes [data-code]", "els => els.map(e => Number(e.value))")
     assert shown == categorical + continuous_values
     shared = share_link(page)  # the page's own share link for what it shows
@@ -209,7 +210,7 @@ def test_latents_are_drawn_as_torch_draws_them(page: object, site_url: str) -> N
 
 
 def test_slider_menu_seed_and_model_rerender_without_leaving_127_0_0_1(
-    page: object, site_url: str, registry: explorer.ModelRegistry, tmp_path: Path
+    page: object, site_url: str, registry: ModelRegistry, tmp_path: Path
 ) -> None:
     mnist = registry.get("mnist")
     menu, (first_slider, *_) = mnist.config.latent.categorical[0], mnist.config.latent.continuous

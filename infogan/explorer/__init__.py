@@ -1,4 +1,7 @@
-"""The live latent explorer behind `app.py`: model registry, rendering, output files and the Learn tab's lesson.
+"""The live latent explorer behind `app.py`, one module per concern.
 
-`app.py` builds the Gradio page from these; nothing here imports Gradio except the UI modules.
+Model logic, usable without Gradio: `registry` (which models are served), `codes` (validating values, controls,
+share links), `rendering` (images, traversals), `encoding` (uploads and sketches read by Q), `outputs` (rendered
+files), `limits` (the server's caps), `facts` and `lesson` (the Learn tab's text).
+The page, the only modules that import Gradio: `tabs` (layout), `callbacks`, `ui` (wiring, `build_demo`, `launch`).
 """
