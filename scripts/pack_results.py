@@ -16,9 +16,10 @@ import json
 import sys
 import tarfile
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 MAX_PART = 15_500_000  # the outbox takes files up to 16 MiB
 
@@ -53,18 +54,22 @@ def choose(summary: dict) -> list[str]:
     return chosen
 
 
-def half_precision_folder(run_dir: Path) -> dict[str, bytes]:
-    """config.json and float16 weights of a run's model folder, as {relative name: bytes}."""
-    model = run_dir / "model"
+def half_precision_model(model: Path) -> dict[str, bytes]:
+    """config.json and float16 weights of a checkpoint folder, as {relative name: bytes}."""
     state = load_file(str(model / "model.safetensors"))
     state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    buffer = run_dir / "model.fp16.safetensors"
-    save_file(state, str(buffer))
-    return {"config.json": (model / "config.json").read_bytes(), "model.fp16.safetensors": buffer.read_bytes()}
+    return {"config.json": (model / "config.json").read_bytes(), "model.fp16.safetensors": save(state)}
 
 
-def write_tar(path: Path, files: dict[str, bytes]) -> None:
-    with tarfile.open(path, "w") as tar:
+def half_precision_folder(run_dir: Path) -> dict[str, bytes]:
+    """config.json and float16 weights of a run's model folder, as {relative name: bytes}."""
+    return half_precision_model(run_dir / "model")
+
+
+def write_tar(target: Path | BinaryIO, files: dict[str, bytes]) -> None:
+    """A plain tar of {name: bytes}, written to a file path or into a binary stream."""
+    where = {"name": target} if isinstance(target, (str, Path)) else {"fileobj": target}
+    with tarfile.open(mode="w", **where) as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
