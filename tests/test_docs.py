@@ -7,6 +7,8 @@ docs/*.md and the shipped model cards, so a stale path fails here instead of in 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
@@ -21,6 +23,7 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 MODULE = re.compile(r"python -m (infogan(?:\.\w+)+)")
 SCRIPT = re.compile(r"python ([\w./-]+\.py)\b")
 # Repository paths of files (an extension is required: `checkpoints/my-mnist` in an example is an output, not a file).
+FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 REPO_PATH = re.compile(
     r"(?<![\w./-])((?:infogan|benchmarks|scripts|tests|docs|checkpoints|notebooks)/[\w./-]*\."
     r"(?:py|json|md|ipynb|js|css|html|png))\b"
@@ -73,6 +76,33 @@ def test_scripts_and_repository_paths_exist() -> None:
         if not (REPO_ROOT / path).exists()
     ]
     assert not stale, "\n".join(stale)
+
+
+def _train_commands(doc: Path) -> list[tuple[int, str]]:
+    """(line number, what follows `train.py`) for each train.py command: in code blocks, and in `inline code`."""
+    found, in_block = [], False
+    for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.lstrip().startswith("```"):
+            in_block = not in_block
+            continue
+        spans = [line.split("#", 1)[0]] if in_block else re.findall(r"`([^`]*)`", line)
+        found += [(number, span.split("train.py", 1)[1]) for span in spans if "train.py" in span]
+    return found
+
+
+def test_train_py_commands_use_flags_it_accepts() -> None:
+    """Options come and go (issue 20 removed three): a command shown in the docs must still run."""
+    help_text = subprocess.run([sys.executable, "train.py", "-h"], capture_output=True, text=True, cwd=REPO_ROOT)
+    accepted = set(FLAG.findall(help_text.stdout))
+    assert "--preset" in accepted, f"train.py -h printed no options: {help_text.stderr[-500:]}"
+    unknown = [
+        f"{_where(doc, number)}: train.py {flag} is not an option of train.py (see `python train.py -h`)"
+        for doc in DOC_FILES
+        for number, command in _train_commands(doc)
+        for flag in FLAG.findall(command)
+        if flag not in accepted
+    ]
+    assert not unknown, "\n".join(unknown)
 
 
 def test_readme_and_testing_doc_show_the_ci_test_command_unchanged() -> None:
