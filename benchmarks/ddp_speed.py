@@ -3,8 +3,9 @@
     python benchmarks/ddp_speed.py --preset mnist --steps 20 --runs 1x1 1x2 2x1
 
 Each run `PxT` launches `torchrun --standalone --nproc_per_node P` on this script with T torch threads per process,
-times `Trainer.train_step` (D/Q step + G step, gradients all-reduced) on random images of the preset's shape after
-`--warmup` untimed steps, and reports global images/s (the global batch over the processes' mean time). On a CPU,
+times the trainer's optimisation step as its loop runs it (D/Q step + G step, gradients all-reduced, no host read)
+on random images of the preset's shape after `--warmup` untimed steps, and reports global images/s (the global
+batch over the processes' mean time). On a CPU,
 compare runs that use the same cores (1x2 against 2x1): more processes only help when there are idle cores.
 Prints a table and one JSON line per run.
 """
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone
 
 from infogan import available_presets, load_preset
 from infogan.data import ImageData
-from infogan.training.trainer import TrainConfig, Trainer
+from infogan.training import TrainConfig, Trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,10 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def time_training(args: argparse.Namespace) -> dict:
-    """In each torchrun child: time train_step; every process returns the same record."""
+    """In each torchrun child: time the trainer's step as its loop runs it; every process returns the same record."""
     preset = load_preset(args.preset)
-    known = {f.name for f in fields(TrainConfig)}
-    config = TrainConfig(**{k: v for k, v in preset.training.items() if k in known})
+    config = TrainConfig.from_preset(preset.training, where=f"preset {preset.name}")
     config = replace(config, device=args.device, batch_size=args.batch_size or config.batch_size)
     model_config = preset.model
     shape = (max(config.batch_size * 4, 256), model_config.channels, model_config.image_size, model_config.image_size)
@@ -59,14 +59,15 @@ def time_training(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(model_config, config, data, out)
         for _ in range(args.warmup):
-            trainer.train_step(trainer.next_batch())
-        trainer.parallel.wait_for_everyone()
+            trainer.train_step(trainer.next_batch())  # reads the losses back: every process has finished it
         start = time.perf_counter()
         for _ in range(args.steps):
-            trainer.train_step(trainer.next_batch())  # its loss all-reduce waits for every process each step
+            stats = trainer.optimisation_step(trainer.next_batch())  # as the training loop runs it: no host read
+        trainer.parallel.mean(stats).tolist()  # wait for the device(s) and every process once, at the end
         seconds = time.perf_counter() - start
     parallel = trainer.parallel
-    seconds = parallel.mean([seconds])[0]  # processes finish within a step of each other (the per-step all-reduce)
+    # Processes finish within a step of each other: every step's gradient all-reduce keeps them in step.
+    seconds = float(parallel.mean(torch.tensor([seconds], dtype=torch.float64, device=trainer.device))[0])
     return {
         "preset": preset.name,
         "processes": parallel.world_size,

@@ -166,15 +166,18 @@ class LatentSpec:
     def sample(self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> dict:
         """Draw z and every code from its prior.
 
-        Returns {"z": (n, noise_dim), name: (n,) long for categorical or (n,) float for continuous}. Draws always
-        happen in the same order, so fixing one code never changes the random values of the others.
+        Returns {"z": (n, noise_dim), name: (n,) long for categorical or (n,) float for continuous}, on `device`.
+        Draws always happen in the same order, so fixing one code never changes the random values of the others.
+        They are made where `generator` lives (the CPU without one), then moved: a training step passes a generator
+        on its own device and never waits for a copy.
         """
-        values: dict[str, torch.Tensor] = {"z": torch.randn(n, self.noise_dim, generator=generator)}
+        where = generator.device if generator is not None else torch.device("cpu")
+        values: dict[str, torch.Tensor] = {"z": torch.randn(n, self.noise_dim, generator=generator, device=where)}
         for code in self.codes:
             if isinstance(code, CategoricalCode):
-                values[code.name] = torch.randint(code.size, (n,), generator=generator)
+                values[code.name] = torch.randint(code.size, (n,), generator=generator, device=where)
             else:
-                values[code.name] = torch.rand(n, generator=generator) * (code.high - code.low) + code.low
+                values[code.name] = torch.rand(n, generator=generator, device=where) * (code.high - code.low) + code.low
         return {k: v.to(device) for k, v in values.items()}
 
     def to_generator_input(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:

@@ -53,26 +53,28 @@ def gaussian_nll(value: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor)
     return 0.5 * math.log(2 * math.pi) + log_std + 0.5 * ((value - mean) * torch.exp(-log_std)) ** 2
 
 
-def info_loss(
+def information_terms(
     spec: LatentSpec,
     q_output: torch.Tensor,
     codes: Mapping[str, torch.Tensor],
     lambda_categorical: float = 1.0,
     lambda_continuous: float = 0.1,
     continuous_std: float | None = None,
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """λ_cat·Σ CE + λ_cont·Σ Gaussian NLL over all codes, averaged over the batch.
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """λ_cat·Σ CE + λ_cont·Σ Gaussian NLL over all codes, averaged over the batch, and per code the current
+    mutual-information lower bound H(c) - NLL in nats, all as tensors on q_output's device (nothing is read back to
+    the host, so a training step can run ahead of it; `info_loss` is the same with Python floats).
 
     With `continuous_std` set, the Gaussian's σ is fixed to it instead of Q's predicted log-std (the reference
     implementation fixes σ = 1). A fixed σ keeps the pull of the continuous codes constant; a learned σ shrinks as Q
     gets confident, which multiplies that pull and can let a continuous code absorb class identity.
 
-    Returns the loss and, per code, the current mutual-information lower bound H(c) - NLL in nats (logged during
-    training; it rises as Q learns to read the codes back).
+    The information bounds are detached 0-dim tensors, float64 where the device has it (all but Apple MPS), so that
+    reading one gives exactly the float `H(c) - float(nll)` would.
     """
     per_code = spec.split_q_output(q_output)
     total = q_output.new_zeros(())
-    info: dict[str, float] = {}
+    info: dict[str, torch.Tensor] = {}
     for code in spec.codes:
         if isinstance(code, CategoricalCode):
             nll = F.cross_entropy(per_code[code.name], codes[code.name])  # takes logits: no softmax before it
@@ -87,30 +89,25 @@ def info_loss(
             nll = gaussian_nll(codes[code.name], mean, log_std).mean()
             total = total + lambda_continuous * nll
             entropy = math.log(code.high - code.low)  # differential entropy of Uniform(low, high)
-        info[code.name] = entropy - float(nll.detach())
+        info[code.name] = entropy - widest_float(nll.detach())
     return total, info
 
 
-def real_information(spec: LatentSpec, q_output: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Σ over categorical codes of Q's mutual information with a batch of *real* images, in nats (differentiable).
+def info_loss(
+    spec: LatentSpec,
+    q_output: torch.Tensor,
+    codes: Mapping[str, torch.Tensor],
+    lambda_categorical: float = 1.0,
+    lambda_continuous: float = 0.1,
+    continuous_std: float | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """`information_terms` with the per-code information bounds read back as Python floats (for logging outside a
+    training step: evaluation, refinement)."""
+    total, info = information_terms(spec, q_output, codes, lambda_categorical, lambda_continuous, continuous_std)
+    return total, {name: float(value) for name, value in info.items()}
 
-    I(c; x) = H(E_x q(c|x)) - E_x H(q(c|x)), estimated on the batch (as IMSAT, Hu et al. 2017, and the label-free
-    run score in `evaluate.categorical_information`). Maximising it asks Q to read every real image confidently *and*
-    to use every category equally often, which is what the categories drawn by G (sampled uniformly) look like when
-    they line up with the data's own clusters. No labels are involved. Returns the total and the per-code values.
-    """
-    per_code = spec.split_q_output(q_output)
-    total = q_output.new_zeros(())
-    info: dict[str, float] = {}
-    for code in spec.codes:
-        if not isinstance(code, CategoricalCode):
-            continue
-        log_probs = F.log_softmax(per_code[code.name], dim=1)  # (B, K)
-        probs = log_probs.exp()
-        marginal = probs.mean(0)
-        entropy_of_mean = -(marginal * marginal.clamp_min(1e-12).log()).sum()
-        mean_entropy = -(probs * log_probs).sum(1).mean()
-        value = entropy_of_mean - mean_entropy
-        total = total + value
-        info[code.name] = float(value.detach())
-    return total, info
+
+def widest_float(value: torch.Tensor) -> torch.Tensor:
+    """`value` as float64, or float32 on Apple MPS (which has no float64): statistics summed over many steps on the
+    device keep the precision of the Python floats they replace."""
+    return value.to(torch.float32 if value.device.type == "mps" else torch.float64)

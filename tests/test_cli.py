@@ -232,3 +232,29 @@ def test_a_preset_can_ask_for_label_free_restarts(image_folder: Path, tmp_path: 
     preset["training"]["candidates"] = "3"
     path.write_text(json.dumps(preset))
     assert train.main([*common, "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_train_flags_are_the_train_config_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    """One home for every setting: each TrainConfig field is a flag whose help is the field's own text; the flags
+    no preset used and no measurement supported are gone."""
+    from dataclasses import fields
+
+    from infogan.training import TrainConfig
+
+    settings = {action.dest: action for action in train.build_parser()._actions}
+    for setting in fields(TrainConfig):
+        if setting.name in train.NOT_FLAGS:
+            assert setting.name not in settings
+            continue
+        assert settings[setting.name].help.startswith(setting.metadata["help"]), setting.name
+        assert settings[setting.name].default is None, "a flag not given keeps the preset's value"
+    assert "--lambda-cat" in settings["lambda_categorical"].option_strings
+    for removed in ("--real-info-weight", "--mixed-precision", "--compile"):
+        with pytest.raises(SystemExit):
+            train.build_parser().parse_args(["--out", "x", removed, "1"])
+        assert "unrecognized arguments" in capsys.readouterr().err
+    args = train.build_parser().parse_args(["--out", "x", "--continuous-std", "learned", "--beta1", "0.4"])
+    config = train.settings_from({"continuous_std": 1.0, "steps": 9}, args, where="test")
+    assert config.continuous_std is None and config.beta1 == 0.4 and config.steps == 9
+    with pytest.raises(ValueError, match=r"test: unknown training key\(s\) \['real_info_weight'\]"):
+        train.settings_from({"real_info_weight": 1.0}, args, where="test")

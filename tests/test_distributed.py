@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,8 @@ from PIL import Image
 
 import train
 from infogan import InfoGAN
-from infogan.data import ImageData
 from infogan.training.distributed import Parallel
-from infogan.training.trainer import STATE_FILE, TrainConfig, Trainer
+from infogan.training.trainer import STATE_FILE
 from tests.conftest import REPO_ROOT, synthetic_shapes, tiny_config
 from tests.ddp_worker import make_trainer, record_gradients
 
@@ -45,7 +43,7 @@ def test_ddp_gradients_are_the_mean_over_the_processes_rows(tmp_path: Path) -> N
     for rank in (0, 1):
         trainer = make_trainer(tmp_path / f"reference{rank}")
         trainer.parallel.world_size, trainer.parallel.rank = 2, rank
-        trainer.rows = trainer.parallel.rows(trainer.config.batch_size)
+        trainer.rows = trainer.optimisation_step.rows = trainer.parallel.rows(trainer.config.batch_size)
         per_process.append(record_gradients(trainer))
     expected = [[(a + b) / 2 for a, b in zip(*grads, strict=True)] for grads in zip(*per_process, strict=True)]
     assert len(expected) == 2 * 3  # (D/Q, G) × 3 steps
@@ -111,30 +109,23 @@ def test_batch_must_split_evenly_over_processes() -> None:
         parallel.rows(32)
 
 
-def test_bf16_needs_cuda() -> None:
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
-    with pytest.raises(ValueError, match="needs CUDA"):
-        Parallel("cpu", mixed_precision="bf16")
-
-
-def test_bf16_runner_keeps_fp32_weights_gradients_and_outputs() -> None:
-    parallel = Parallel("cpu")
-    parallel.bf16 = True  # CPU autocast stands in for CUDA's (Parallel refuses bf16 on CPU for speed, not correctness)
-    layer = torch.nn.Linear(4, 3)
-    out = parallel.runner(layer)(torch.randn(2, 4))
-    assert out.dtype == torch.float32 and layer.weight.dtype == torch.float32
-    out.sum().backward()
-    assert layer.weight.grad is not None and layer.weight.grad.dtype == torch.float32
-
-
-@pytest.mark.slow
-def test_compiled_training_matches_eager(shapes: ImageData, tmp_path: Path) -> None:
-    """--compile: the same losses as eager (up to kernel rounding), through the requires_grad toggling of each step."""
-    config = TrainConfig(dataset="folder", steps=3, batch_size=16, log_every=1, sample_every=10**6,
-                         checkpoint_every=10**6)  # fmt: skip
-    losses = []
-    for compile in (False, True):
-        trainer = Trainer(tiny_config(), replace(config, compile=compile), shapes, tmp_path / str(compile))
-        losses.append([trainer.train_step(trainer.next_batch())["d_loss"] for _ in range(config.steps)])
-    assert losses[0] == pytest.approx(losses[1], abs=1e-4)
+def test_two_processes_train_label_free_restarts(tmp_path: Path) -> None:
+    """--candidates under torchrun: both processes train each candidate in turn, process 0 scores and records the
+    choice, both finish the chosen one; the same run then resumes in one process without retraining anything."""
+    preset, images = write_tiny_run_inputs(tmp_path)
+    common = ["--preset", str(preset), "--data-dir", str(images), "--steps", "6", "--candidates", "2",
+              "--select-at", "3", "--log-every", "1", "--threads", "1", "--device", "cpu"]  # fmt: skip
+    out = tmp_path / "restarts"
+    torchrun("train.py", *common, "--out", str(out))
+    record = json.loads((out / "selection.json").read_text())
+    assert record["candidates"] == 2 and set(record["scores_nats"]) == {"0", "1"}
+    chosen = out / "candidates" / str(record["chosen"])
+    for k in ("0", "1"):
+        steps = 6 if k == str(record["chosen"]) else 3
+        assert torch.load(out / "candidates" / k / STATE_FILE, weights_only=True)["step"] == steps
+    training = InfoGAN.from_pretrained(out / "model").config.metadata["training"]
+    assert training["world_size"] == 2 and training["steps"] == 6 and training["seed"] == record["chosen_seed"]
+    assert (out / "model" / "model.safetensors").read_bytes() == (chosen / "model" / "model.safetensors").read_bytes()
+    assert train.main([*common, "--out", str(out), "--resume", "--steps", "8"]) == 0
+    assert json.loads((out / "selection.json").read_text()) == record  # chosen once, not again
+    assert InfoGAN.from_pretrained(out / "model").config.metadata["training"]["steps"] == 8

@@ -11,7 +11,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from infogan import CategoricalCode, ContinuousCode, LatentSpec
 from infogan.data import ImageData
-from infogan.losses import LOG_STD_MAX, LOG_STD_MIN, d_loss, g_loss, gaussian_nll, info_loss, real_information
+from infogan.losses import LOG_STD_MAX, LOG_STD_MIN, d_loss, g_loss, gaussian_nll, info_loss, information_terms
 from infogan.training.trainer import TrainConfig, Trainer
 from tests.conftest import tiny_config
 
@@ -123,12 +123,12 @@ def test_the_information_term_alone_trains_q_and_the_trunk(
     shapes: ImageData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the GAN losses zeroed, whatever still moves on the discriminator side moved because of L_I."""
-    import infogan.training.trainer
+    import infogan.losses
 
     def no_gan(logits: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
         return logits.sum() * 0.0  # keeps the graph, contributes no gradient
 
-    monkeypatch.setitem(infogan.training.trainer.GAN_LOSSES, "bce", (no_gan, no_gan))
+    monkeypatch.setitem(infogan.losses.GAN_LOSSES, "bce", (no_gan, no_gan))
     torch.manual_seed(0)
     trainer = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path)
     m = trainer.model
@@ -146,6 +146,18 @@ def test_the_information_term_alone_trains_q_and_the_trunk(
     assert not moved("d_head."), "only the GAN loss trains the D head"
 
 
+def test_information_terms_stay_on_the_device_and_match_info_loss() -> None:
+    """The training step's path: the same loss, and per code a detached float64 tensor equal to info_loss's float."""
+    q = torch.randn(8, SPEC.q_dim, generator=torch.Generator().manual_seed(2), requires_grad=True)
+    codes = SPEC.sample(8, generator=torch.Generator().manual_seed(3))
+    total, terms = information_terms(SPEC, q, codes, continuous_std=1.0)
+    same_total, floats = info_loss(SPEC, q, codes, continuous_std=1.0)
+    assert torch.equal(total, same_total) and terms.keys() == floats.keys()
+    for name, term in terms.items():
+        assert term.dtype == torch.float64 and term.dim() == 0 and not term.requires_grad
+        assert term.item() == floats[name]
+
+
 def test_fixed_continuous_std_ignores_q_log_std() -> None:
     q = torch.tensor([[0.0, 0.0, 0.0, 0.3, -2.0]])  # Q predicts mean 0.3 and a (now ignored) log-std of -2
     codes = {"c": torch.tensor([0]), "u": torch.tensor([0.8])}
@@ -158,44 +170,13 @@ def test_fixed_continuous_std_ignores_q_log_std() -> None:
     assert wide.item() == pytest.approx(0.5 * math.log(2 * math.pi) + math.log(2) + 0.5 * (0.5 / 2) ** 2, rel=1e-6)
 
 
-def test_real_information_is_the_batch_mutual_information_of_q_on_real_images() -> None:
-    spec = tiny_config().latent  # a 3-way code, then a continuous one (2 outputs: ignored here)
-    sure = torch.full((6, 5), -30.0)
-    sure[torch.arange(6), torch.arange(6) % 3] = 30.0  # each category read twice, with certainty
-    total, per_code = real_information(spec, sure)
-    assert math.isclose(float(total), math.log(3), rel_tol=1e-4) and per_code.keys() == {"shape"}
-    uniform = torch.zeros(6, 5)  # unsure about every image: nothing learnt about x
-    assert abs(float(real_information(spec, uniform)[0])) < 1e-6
-    collapsed = sure.clone()
-    collapsed[:, :3] = torch.tensor([30.0, -30.0, -30.0])  # sure, but always the same category
-    assert abs(float(real_information(spec, collapsed)[0])) < 1e-4
-    logits = torch.randn(6, 5, requires_grad=True)
-    real_information(spec, logits)[0].backward()
-    assert logits.grad[:, :3].abs().sum() > 0 and logits.grad[:, 3:].abs().sum() == 0
-
-
-def test_real_information_weight_adds_a_logged_term_to_the_d_q_step(shapes: ImageData, tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    config = TrainConfig(dataset="folder", batch_size=16, real_info_weight=1.0, q_augment="translation:0.1")
-    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
-    stats = trainer.train_step(trainer.next_batch())
-    assert "real_info/shape" in stats and 0 <= stats["real_info/shape"] <= math.log(3) + 1e-6
-    off = Trainer(tiny_config(), TrainConfig(dataset="folder", batch_size=16), shapes, tmp_path / "off")
-    assert "real_info/shape" not in off.train_step(off.next_batch())
-    rotated_config = TrainConfig(dataset="folder", batch_size=16, real_info_weight=1, q_augment_categorical="rotation")
-    rotated = Trainer(tiny_config(), rotated_config, shapes, tmp_path / "rot")
-    assert math.isfinite(rotated.train_step(rotated.next_batch())["real_info/shape"])  # real categories read rotated
-    with pytest.raises(ValueError, match="real_info_weight"):
-        TrainConfig(real_info_weight=-1.0).validate()
-
-
 def test_categorical_codes_can_be_read_from_a_differently_augmented_copy(shapes: ImageData, tmp_path: Path) -> None:
     torch.manual_seed(0)
     config = TrainConfig(dataset="folder", batch_size=16, q_augment_categorical="rotation:0.5")
     trainer = Trainer(tiny_config(), config, shapes, tmp_path)
-    nets = trainer.frozen_nets
+    nets = trainer.optimisation_step.nets.frozen
     fake = torch.rand(16, 1, 28, 28)
-    d_features, q_output = trainer._read_fake(fake, nets)
+    d_features, q_output = trainer.optimisation_step.read_fake(fake, nets)
     plain = nets["q_head"](d_features)  # what Q reads without the categorical policy (q_augment is "")
     assert torch.equal(q_output[:, 3:], plain[:, 3:]), "continuous codes are read from the q_augment copy"
     assert not torch.allclose(q_output[:, :3], plain[:, :3]), "the category is read from the rotated copy"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import math
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import torch
 from infogan import InfoGAN, InfoGANConfig
 from infogan.data import ImageData
 from infogan.training.trainer import STATE_FILE, TrainConfig, Trainer, TrainingDivergedError, TrainingStoppedError
-from tests.conftest import tiny_config
+from tests.conftest import REPO_ROOT, tiny_config
 
 QUIET = dict(log_every=25, sample_every=10**6, checkpoint_every=10**6)  # no previews/checkpoints unless asked
 
@@ -85,16 +88,14 @@ def test_resume_after_a_kill_continues_exactly(shapes: ImageData, tmp_path: Path
     straight = Trainer(tiny_config(), config, shapes, tmp_path / "straight").train()
 
     killed = Trainer(tiny_config(), config, shapes, tmp_path / "killed")
-    original_step = killed.train_step
+    original_batch = killed.next_batch
 
-    def step_then_die(real: torch.Tensor) -> dict[str, float]:
-        if (
-            killed.step == 4
-        ):  # killed during step 5: step 4 ran after the step-3 checkpoint and is lost, so resume redoes it
+    def batch_then_die() -> torch.Tensor:
+        if killed.step == 4:  # killed in step 5: step 4 ran after the step-3 checkpoint and is lost; resume redoes it
             raise KeyboardInterrupt
-        return original_step(real)
+        return original_batch()
 
-    killed.train_step = step_then_die  # type: ignore[method-assign]
+    killed.next_batch = batch_then_die  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
         killed.train()
     resumed_trainer = Trainer(tiny_config(), config, shapes, tmp_path / "killed", resume=True)
@@ -130,15 +131,15 @@ def test_resume_errors(shapes: ImageData, tmp_path: Path) -> None:
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(shapes: ImageData, tmp_path: Path) -> None:
     config = TrainConfig(dataset="folder", steps=10, batch_size=16, log_every=1, sample_every=10**6, checkpoint_every=2)
     trainer = Trainer(tiny_config(), config, shapes, tmp_path)
-    original_step = trainer.train_step
+    original_batch = trainer.next_batch
 
-    def poisoned(real: torch.Tensor) -> dict[str, float]:
+    def poisoned() -> torch.Tensor:
         if trainer.step == 3:  # the 4th step: weights go bad after the step-2 checkpoint
             with torch.no_grad():
                 trainer.model.generator.upsample[-2].weight.fill_(math.nan)
-        return original_step(real)
+        return original_batch()
 
-    trainer.train_step = poisoned  # type: ignore[method-assign]
+    trainer.next_batch = poisoned  # type: ignore[method-assign]
     with pytest.raises(TrainingDivergedError, match=r"non-finite loss at step 4.*\(step 2\); resume it with --resume"):
         trainer.train()
 
@@ -300,14 +301,14 @@ def test_a_fresh_start_keeps_an_old_log_aside(shapes: ImageData, tmp_path: Path)
     config = TrainConfig(dataset="folder", steps=3, batch_size=16, log_every=1, sample_every=10**6,
                          checkpoint_every=10**6)  # fmt: skip
     killed = Trainer(tiny_config(), config, shapes, tmp_path)
-    original_step = killed.train_step
+    original_batch = killed.next_batch
 
-    def die_at_step_3(real: torch.Tensor) -> dict[str, float]:
+    def die_at_step_3() -> torch.Tensor:
         if killed.step == 2:
             raise KeyboardInterrupt  # before the first checkpoint (the last step)
-        return original_step(real)
+        return original_batch()
 
-    killed.train_step = die_at_step_3  # type: ignore[method-assign]
+    killed.next_batch = die_at_step_3  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
         killed.train()
     assert not (tmp_path / STATE_FILE).exists()
@@ -337,3 +338,136 @@ def test_on_log_sees_every_record_and_should_stop_ends_the_run(shapes: ImageData
         stopper.train(should_stop=lambda: stopper.step >= 4)
     resumed = Trainer(tiny_config(), config, shapes, tmp_path / "stopped", resume=True)
     assert resumed.step == 4  # the stop left the step-4 checkpoint, resumable
+
+
+# ---- the step never waits for the host (issue 20) ------------------------------------------------------------------
+
+HOST_READS = {"item", "tolist", "cpu", "numpy"}  # methods that copy a tensor back to the host and wait for it
+
+
+def host_reads_in(source: str) -> list[str]:
+    """Calls in `source` that read a tensor back to the host: .item() & co., and float()/int()/bool() of anything."""
+    found = []
+    for node in ast.walk(ast.parse(textwrap.dedent(source))):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in HOST_READS:
+            found.append(f"line {node.lineno}: .{node.func.attr}()")
+        if isinstance(node.func, ast.Name) and node.func.id in {"float", "int", "bool"}:
+            found.append(f"line {node.lineno}: {node.func.id}(...)")
+    return found
+
+
+def test_the_step_reads_nothing_back_to_the_host() -> None:
+    """infogan/training/step.py, and everything it calls per step, contain no host read (docstrings may name them)."""
+    from infogan import latent, losses
+    from infogan.training import augment, contrastive, ema, step
+
+    assert host_reads_in(Path(step.__file__).read_text(encoding="utf-8")) == []
+    called = [augment.augment, *augment.OPS.values(), ema.WeightAverage.update, contrastive.sample_pairs,
+              contrastive.contrastive_loss, losses.information_terms, losses.gaussian_nll, losses.widest_float,
+              *(f for pair in losses.GAN_LOSSES.values() for f in pair), latent.LatentSpec.sample,
+              latent.LatentSpec.to_generator_input, latent.LatentSpec.split_q_output]  # fmt: skip
+    for function in called:
+        assert host_reads_in(inspect.getsource(function)) == [], function.__qualname__
+    assert host_reads_in("x = loss.item() + float(y)") == ["line 1: .item()", "line 1: float(...)"]  # it can fail
+
+
+def test_the_loop_reads_the_device_once_per_log_interval(
+    shapes: ImageData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop reads the summed statistics from the device only where it has host work: each log line (every 5
+    steps here), and previews (every 7) and checkpoints (every 20), which it never writes from a diverged model."""
+    from infogan.training import loop
+
+    reads: list[int] = []
+    original = loop.StatsWindow.read
+
+    def counted(self: loop.StatsWindow, parallel: object) -> dict[str, float]:
+        reads.append(trainer.step)
+        return original(self, parallel)
+
+    monkeypatch.setattr(loop.StatsWindow, "read", counted)
+    config = TrainConfig(dataset="folder", steps=40, batch_size=16, log_every=5, sample_every=7, checkpoint_every=20)
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    trainer.train()
+    assert reads == [5, 7, 10, 14, 15, 20, 21, 25, 28, 30, 35, 40]
+    assert [r["step"] for r in read_log(tmp_path) if "d_loss" in r] == [5, 10, 15, 20, 25, 30, 35, 40]
+
+
+def test_a_divergence_between_log_lines_stops_before_the_next_checkpoint(shapes: ImageData, tmp_path: Path) -> None:
+    config = TrainConfig(dataset="folder", steps=12, batch_size=16, log_every=10, sample_every=10**6,
+                         checkpoint_every=4)  # fmt: skip
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    original_batch = trainer.next_batch
+
+    def poisoned() -> torch.Tensor:
+        if trainer.step == 5:  # the 6th step goes bad; nothing is read until the step-8 checkpoint
+            with torch.no_grad():
+                trainer.model.trunk.layers[0].weight.fill_(math.inf)
+        return original_batch()
+
+    trainer.next_batch = poisoned  # type: ignore[method-assign]
+    with pytest.raises(TrainingDivergedError, match=r"non-finite loss in steps 5–8 \(.*\(step 4\)"):
+        trainer.train()
+    assert torch.load(tmp_path / STATE_FILE, weights_only=True)["step"] == 4
+
+
+def test_non_finite_weights_are_never_saved(shapes: ImageData, tmp_path: Path) -> None:
+    config = TrainConfig(dataset="folder", steps=2, batch_size=16, **QUIET)
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    trainer.train()
+    with torch.no_grad():
+        trainer.model.q_head.layers[0].weight[0, 0] = math.nan
+    with pytest.raises(TrainingDivergedError, match=r"non-finite weights at step 2: not saved.*\(step 2\)"):
+        trainer.save_checkpoint()
+    assert InfoGAN.from_pretrained(tmp_path / "model").config.metadata["training"]["steps"] == 2
+
+
+def edit_state(folder: Path, **changes: object) -> None:
+    state = torch.load(folder / STATE_FILE, weights_only=True)
+    state.update(changes)
+    torch.save(state, folder / STATE_FILE)
+
+
+def test_a_run_moved_to_another_kind_of_device_resumes_with_new_streams(shapes: ImageData, tmp_path: Path) -> None:
+    """Generator states are per device kind (a GPU's cannot seed the CPU's): the data order continues exactly, the
+    latent and augmentation streams restart from seeds derived from the run's seed and step."""
+    config = TrainConfig(dataset="folder", steps=4, batch_size=16, **QUIET)
+    Trainer(tiny_config(), config, shapes, tmp_path / "a").train()
+    edit_state(tmp_path / "a", rng_device="cuda", latent_rng=torch.zeros(16, dtype=torch.uint8))
+    moved = Trainer(tiny_config(), replace(config, steps=6), shapes, tmp_path / "a", resume=True)
+    saved = torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)
+    assert moved.step == 4 and torch.equal(moved.data_rng.get_state(), saved["data_rng"])
+    assert not torch.equal(
+        moved.latent_rng.get_state(), Trainer(tiny_config(), config, shapes, tmp_path / "b").latent_rng.get_state()
+    )
+    moved.train()
+    assert moved.step == 6
+
+
+def test_a_run_trained_with_a_removed_setting_is_not_resumed_silently(shapes: ImageData, tmp_path: Path) -> None:
+    config = TrainConfig(dataset="folder", steps=2, batch_size=16, **QUIET)
+    Trainer(tiny_config(), config, shapes, tmp_path).train()
+    saved = json.loads(torch.load(tmp_path / STATE_FILE, weights_only=True)["train_config"])
+    edit_state(tmp_path, train_config=json.dumps({**saved, "real_info_weight": 1.0, "mixed_precision": "bf16"}))
+    with pytest.raises(ValueError, match=r"trained with \{'real_info_weight': 1.0\}, a setting this version no longer"):
+        Trainer(tiny_config(), replace(config, steps=4), shapes, tmp_path, resume=True)
+    edit_state(tmp_path, train_config=json.dumps({**saved, "real_info_weight": 0.0, "mixed_precision": "bf16"}))
+    assert Trainer(tiny_config(), replace(config, steps=4), shapes, tmp_path, resume=True).step == 2  # fp32 now
+
+
+def test_the_training_wing_stays_readable() -> None:
+    """Issue 20's bar for infogan/training/: no function over 60 lines, no class over 250, no file over 500."""
+    too_long = []
+    for path in sorted((REPO_ROOT / "infogan" / "training").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if len(source.splitlines()) > 500:
+            too_long.append(f"{path.name}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            limit = 250 if isinstance(node, ast.ClassDef) else 60
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > limit:
+                    too_long.append(f"{path.name}: {node.name} has {length} lines (limit {limit})")
+    assert too_long == []

@@ -1,9 +1,12 @@
 """Training: everything that changes a model's weights.
 
-- `trainer`: the InfoGAN objective's optimisation loop, run folder and resume (`train.py` drives it);
+- `trainer`: `Trainer`, one run in one run folder (`train.py` drives it), built from
+  `settings` (`TrainConfig`, every training setting), `step` (one optimisation step that never waits for the host),
+  `loop` (schedule, log, previews, evaluation, hooks) and `run_folder` (atomic checkpoints, resume state, log file);
 - `selection`: label-free restarts (`--candidates`): several short starts, the most informative one trained on;
 - `refine`: label-free refinement of Q after training (`python -m infogan.refine`);
 - `augment`: differentiable augmentation of D's and Q's inputs; `contrastive`: InfoGAN-CR's regulariser;
+  `ema`: the average of G's weights;
 - `distributed`: one process per device under torchrun / accelerate launch; `devices`: device auto-detection.
 
 The names below are the wing's public API, imported on first use so `import infogan.training` stays cheap:
@@ -18,11 +21,11 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "STATE_FILE": "trainer",
-    "TrainConfig": "trainer",
+    "STATE_FILE": "run_folder",
+    "TrainConfig": "settings",
     "Trainer": "trainer",
-    "TrainingDivergedError": "trainer",
-    "TrainingStoppedError": "trainer",
+    "TrainingDivergedError": "loop",
+    "TrainingStoppedError": "loop",
     "train_with_selection": "selection",
     "resolve_device": "devices",
 }

@@ -32,14 +32,21 @@ class Rows(NamedTuple):
 DEFAULT_STRENGTH = {"translation": 0.125, "cutout": 0.5, "color": 1.0, "rotation": 0.17}
 
 
+def _where(generator: torch.Generator | None) -> torch.device:
+    """Random parameters are drawn where the generator lives (the CPU without one): the trainer's generator is on
+    its device, so a step draws them there and never waits for a host-to-device copy."""
+    return generator.device if generator is not None else torch.device("cpu")
+
+
 def _translation(x: torch.Tensor, ratio: float, generator: torch.Generator | None, rows: Rows) -> torch.Tensor:
     """Shift each image by up to ±ratio·size pixels in x and y (zero padding); integer shifts, no blurring."""
     b, _, h, w = x.shape
     sh, sw = round(h * ratio), round(w * ratio)
     if sh == 0 and sw == 0:
         return x
-    dy = torch.randint(-sh, sh + 1, (rows.total, 1, 1), generator=generator)[rows.mine].to(x.device)
-    dx = torch.randint(-sw, sw + 1, (rows.total, 1, 1), generator=generator)[rows.mine].to(x.device)
+    dy = torch.randint(-sh, sh + 1, (rows.total, 1, 1), generator=generator, device=_where(generator))
+    dx = torch.randint(-sw, sw + 1, (rows.total, 1, 1), generator=generator, device=_where(generator))
+    dy, dx = dy[rows.mine].to(x.device), dx[rows.mine].to(x.device)
     ys = torch.arange(h, device=x.device).view(1, h, 1) + dy  # (B, H, 1) source row for each target row
     xs = torch.arange(w, device=x.device).view(1, 1, w) + dx  # (B, 1, W)
     padded = F.pad(x, (1, 1, 1, 1))  # index 0 and size+1 are the zero border
@@ -54,8 +61,9 @@ def _cutout(x: torch.Tensor, ratio: float, generator: torch.Generator | None, ro
     """Zero one random square of side ratio·size per image (DiffAugment's cutout)."""
     _, _, h, w = x.shape
     ch, cw = max(1, round(h * ratio)), max(1, round(w * ratio))
-    top = torch.randint(0, h - ch + 1, (rows.total, 1, 1), generator=generator)[rows.mine].to(x.device)
-    left = torch.randint(0, w - cw + 1, (rows.total, 1, 1), generator=generator)[rows.mine].to(x.device)
+    top = torch.randint(0, h - ch + 1, (rows.total, 1, 1), generator=generator, device=_where(generator))
+    left = torch.randint(0, w - cw + 1, (rows.total, 1, 1), generator=generator, device=_where(generator))
+    top, left = top[rows.mine].to(x.device), left[rows.mine].to(x.device)
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     inside = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)  # (B, H, W)
@@ -66,7 +74,7 @@ def _color(x: torch.Tensor, strength: float, generator: torch.Generator | None, 
     """Random brightness, saturation and contrast (DiffAugment's ranges, rescaled to images in [0, 1])."""
 
     def uniform(low: float, high: float) -> torch.Tensor:
-        u = torch.rand(rows.total, 1, 1, 1, generator=generator)[rows.mine].to(x.device)
+        u = torch.rand(rows.total, 1, 1, 1, generator=generator, device=_where(generator))[rows.mine].to(x.device)
         return low + (high - low) * u
 
     x = x + strength * uniform(-0.25, 0.25)  # brightness (±0.5 on DiffAugment's [-1, 1] scale)
@@ -82,7 +90,8 @@ def _rotation(x: torch.Tensor, ratio: float, generator: torch.Generator | None, 
     For Q's *categorical* reading of digits (`TrainConfig.q_augment_categorical`): a digit's identity survives a small
     rotation, its slant does not, so the category cannot be spent on slant, which is the continuous codes' job.
     """
-    angle = (torch.rand(rows.total, generator=generator)[rows.mine] * 2 - 1).to(x.device) * ratio * torch.pi / 2
+    u = torch.rand(rows.total, generator=generator, device=_where(generator))[rows.mine]
+    angle = (u * 2 - 1).to(x.device) * ratio * torch.pi / 2
     cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
     theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)  # (B, 2, 3)
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)

@@ -37,9 +37,12 @@ class PairClassifier(nn.Module):
 def sample_pairs(
     spec: LatentSpec, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor]:
-    """Two latent draws of n vectors each, where pair i shares code `shared[i]` and nothing else (z included)."""
+    """Two latent draws of n vectors each, where pair i shares code `shared[i]` and nothing else (z included).
+
+    Drawn where `generator` lives (the CPU without one), then moved to `device`, as `LatentSpec.sample`."""
     first, second = spec.sample(n, generator, device), spec.sample(n, generator, device)
-    shared = torch.randint(len(spec.codes), (n,), generator=generator).to(device)  # (n,) code index
+    where = generator.device if generator is not None else torch.device("cpu")
+    shared = torch.randint(len(spec.codes), (n,), generator=generator, device=where).to(device)  # (n,) code index
     for k, code in enumerate(spec.codes):
         same = shared == k
         second[code.name] = torch.where(same, first[code.name], second[code.name])

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
 
 import torch
 from accelerate import Accelerator
@@ -31,28 +30,25 @@ from torch import nn
 
 from .devices import resolve_device
 
-MIXED_PRECISION = ("no", "bf16")
-
 
 class Parallel:
     """Rank, world size and device of this process, plus the wrappers that make its networks train together.
 
-    With one process nothing is wrapped: `prepare` returns the module itself (compiled or under autocast if asked).
+    With one process nothing is wrapped: `prepare` returns the modules themselves.
     """
 
-    def __init__(self, device: str = "auto", mixed_precision: str = "no", compile: bool = False) -> None:
-        if mixed_precision not in MIXED_PRECISION:
-            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {mixed_precision!r}")
+    def __init__(self, device: str = "auto") -> None:
         launcher_precision = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
         if launcher_precision != "no":
             raise ValueError(
-                f"accelerate launch set mixed precision {launcher_precision!r}; this trainer does its own: launch with "
-                "--mixed_precision no (or an accelerate config without it) and pass --mixed-precision bf16 to train.py"
+                f"accelerate launch set mixed precision {launcher_precision!r}; this trainer trains in float32 (bf16 "
+                "measured slower, docs/training.md): launch with --mixed_precision no, or an accelerate config "
+                "without it"
             )
         # device_placement=False: we move tensors ourselves, so `--device cuda:1` or mps keep working in one process.
-        # Mixed precision is our own autocast (below), not Accelerate's: its version patches each module's forward,
-        # which would follow the weights into saved and exported models.
-        # cpu=True is also what makes Accelerate see a CPU-only multi-process launch (gloo) at all.
+        # No Accelerate mixed precision: its version patches each module's forward, which would follow the weights
+        # into saved and exported models. cpu=True is also what makes Accelerate see a CPU-only multi-process launch
+        # (gloo) at all.
         self.accelerator = Accelerator(
             cpu=device == "cpu" or (device == "auto" and not torch.cuda.is_available()),
             device_placement=False,
@@ -71,10 +67,6 @@ class Parallel:
                 f"device {device!r}: with {self.world_size} processes each one's device is set by the launcher; "
                 "use --device auto (one GPU per process) or cpu"
             )
-        if mixed_precision == "bf16" and self.device.type != "cuda":
-            raise ValueError(f"mixed_precision 'bf16' needs CUDA (on {self.device.type} it is slower); use 'no'")
-        self.bf16 = mixed_precision == "bf16"
-        self.compile = compile
 
     @property
     def is_main(self) -> bool:
@@ -99,28 +91,14 @@ class Parallel:
             warnings.filterwarnings("ignore", message="`broadcast_buffers` is deprecated", category=FutureWarning)
             return list(self.accelerator.prepare(*objects))
 
-    def runner(self, module: nn.Module) -> Callable[..., torch.Tensor]:
-        """`module` as the training loop calls it: compiled if asked, under bf16 autocast if asked, fp32 out.
+    def mean(self, values: torch.Tensor) -> torch.Tensor:
+        """The average over processes of a tensor of per-process numbers (summed losses), the same on every process.
 
-        Weights (and Adam's moments) stay fp32; autocast runs matmuls and convolutions in bf16, and the float32
-        output keeps every loss in full precision.
+        A collective: every process must call it at the same point (the training loop does, at its read-outs).
         """
-        run = torch.compile(module) if self.compile else module
-        if not self.bf16:
-            return run
-
-        def autocast_run(*args: torch.Tensor) -> torch.Tensor:
-            with torch.autocast(self.device.type, dtype=torch.bfloat16):
-                return run(*args).float()
-
-        return autocast_run
-
-    def mean(self, values: list[float]) -> list[float]:
-        """The average over processes of per-process numbers (losses), identical on every process."""
         if self.world_size == 1:
             return values
-        tensor = torch.tensor(values, dtype=torch.float64, device=self.device)
-        return self.accelerator.reduce(tensor, reduction="mean").tolist()
+        return self.accelerator.reduce(values.clone(), reduction="mean")
 
     def wait_for_everyone(self) -> None:
         self.accelerator.wait_for_everyone()

@@ -79,15 +79,7 @@ def refine_recognition(
     expected = (model.config.channels, model.config.image_size, model.config.image_size)
     if real.images.dim() != 4 or tuple(real.images.shape[1:]) != expected:
         raise ValueError(f"real images must be (N, {', '.join(map(str, expected))}), got {tuple(real.images.shape)}")
-    # The code loss weighs codes as training did (the trainer's defaults where the metadata is silent).
-    training = model.config.metadata.get("training", {})
-    std = training.get("continuous_std")
-    lambdas = {
-        "lambda_categorical": float(training.get("lambda_categorical", 1.0)),
-        "lambda_continuous": float(training.get("lambda_continuous", 0.1)),
-        "continuous_std": float(std) if isinstance(std, (int, float)) else None,  # "learned" (or absent): Q's own σ
-    }
-    continuous_policy = str(training.get("q_augment", ""))  # continuous codes are read as in training
+    lambdas, continuous_policy = _as_trained(model)
     categorical_columns = torch.tensor(
         [isinstance(c, CategoricalCode) for c in spec.codes for _ in range(c.q_outputs)], device=device
     )
@@ -131,6 +123,19 @@ def refine_recognition(
     recalibrate_batch_norm(torch.nn.Sequential(model.trunk, model.q_head), real)  # both hold batch norm
     model.eval()
     return stats
+
+
+def _as_trained(model: InfoGAN) -> tuple[dict[str, Any], str]:
+    """The code loss's weights and the continuous codes' augmentation as the model's training used them (the
+    trainer's defaults where its metadata is silent)."""
+    training = model.config.metadata.get("training", {})
+    std = training.get("continuous_std")
+    lambdas = {
+        "lambda_categorical": float(training.get("lambda_categorical", 1.0)),
+        "lambda_continuous": float(training.get("lambda_continuous", 0.1)),
+        "continuous_std": float(std) if isinstance(std, (int, float)) else None,  # "learned" (or absent): Q's own σ
+    }
+    return lambdas, str(training.get("q_augment", ""))  # continuous codes are read as in training
 
 
 @torch.no_grad()

@@ -7,6 +7,8 @@ labels, by Q's mutual information with real training images, I(c; x) = H(E_x q(c
 high. In our MNIST runs this ranked five seeds at 3,000 steps with the two ≥ 95 % seeds on top (README: "MNIST:
 every seed"). Labels never enter the choice; they only measure it afterwards.
 
+Under torchrun / accelerate launch every process trains each candidate in turn (process 0 scores and records).
+
 Layout: `out_dir/candidates/k/` is a normal run folder per candidate (candidate k uses seed + 1000·k; k = 0 is the
 plain run), `out_dir/selection.json` records every candidate's score and the choice, and the chosen candidate's
 folder is trained on to the full length. Every phase resumes: a killed run picks up where it stopped.
@@ -26,7 +28,9 @@ from ..config import InfoGANConfig
 from ..data import ImageData
 from ..metrics.evaluate import categorical_information
 from ..model import InfoGAN
-from .trainer import STATE_FILE, TrainConfig, Trainer
+from .run_folder import STATE_FILE
+from .settings import TrainConfig
+from .trainer import Trainer
 
 SELECTION_FILE = "selection.json"
 SEED_STRIDE = 1000
@@ -44,20 +48,25 @@ def train_with_selection(
     config: TrainConfig,
     data: ImageData,
     out_dir: str | Path,
-    candidates: int,
-    select_at: int,
+    candidates: int | None = None,
+    select_at: int | None = None,
     eval_data: ImageData | None = None,
     resume: bool = False,
 ) -> tuple[InfoGAN, Path]:
     """Train `candidates` runs for `select_at` steps, keep the best by real-image information, finish it.
 
-    Returns the trained model and the chosen candidate's run folder (its `model/` is the final checkpoint).
+    `candidates` and `select_at` default to the config's (`select_at` None: half the steps). Under torchrun /
+    accelerate launch every process trains each candidate in turn; process 0 scores them and records the choice,
+    which every process then reads. Returns the trained model and the chosen candidate's run folder (its `model/` is
+    the final checkpoint).
     """
+    candidates = config.candidates if candidates is None else candidates
+    select_at = (config.select_at or config.steps // 2) if select_at is None else select_at
     if not model_config.latent.categorical:
         raise ValueError("--candidates chooses by the categorical codes' information: this model has none")
-    if not isinstance(candidates, int) or candidates < 2:
+    if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 2:
         raise ValueError(f"candidates must be an integer ≥ 2, got {candidates!r}")
-    if not isinstance(select_at, int) or not 0 < select_at < config.steps:
+    if isinstance(select_at, bool) or not isinstance(select_at, int) or not 0 < select_at < config.steps:
         raise ValueError(f"select_at must be a step count between 1 and steps - 1 ({config.steps - 1})")
     out_dir = Path(out_dir)
     record_path = out_dir / SELECTION_FILE
@@ -67,21 +76,46 @@ def train_with_selection(
     if record and (record.get("candidates") != candidates or record.get("select_at") != select_at):
         raise ValueError(f"--resume: {out_dir} was started with candidates={record.get('candidates')}, "
                          f"select_at={record.get('select_at')}; resume with the same values")  # fmt: skip
-    out_dir.mkdir(parents=True, exist_ok=True)
-
     if "chosen" not in record:
-        scores = {}
-        for k in range(candidates):
-            folder = out_dir / "candidates" / str(k)
-            short = replace(config, steps=select_at, seed=config.seed + SEED_STRIDE * k)
-            again = (folder / STATE_FILE).exists()
-            trainer = Trainer(model_config, short, data, folder, eval_data=eval_data, resume=again)
+        record = _train_candidates(model_config, config, data, out_dir, candidates, select_at, eval_data)
+    folder = out_dir / "candidates" / str(record["chosen"])
+    final = replace(config, seed=record["chosen_seed"])
+    trainer = Trainer(model_config, final, data, folder, eval_data=eval_data, resume=True)
+    if trainer.parallel.is_main:
+        tqdm.write(f"continuing candidate {record['chosen']} (seed {record['chosen_seed']}) to {config.steps} steps")
+    trainer.model.config = trainer.model.config.with_metadata(selection=record)
+    return trainer.train(), folder
+
+
+def _train_candidates(
+    model_config: InfoGANConfig,
+    config: TrainConfig,
+    data: ImageData,
+    out_dir: Path,
+    candidates: int,
+    select_at: int,
+    eval_data: ImageData | None,
+) -> dict[str, Any]:
+    """Train (or finish) every candidate to `select_at`; process 0 scores them and writes the choice; every
+    process returns it (read back after a barrier: BatchNorm's running statistics, hence scores, are per process)."""
+    scores = {}
+    for k in range(candidates):
+        folder = out_dir / "candidates" / str(k)
+        short = replace(config, steps=select_at, seed=config.seed + SEED_STRIDE * k)
+        again = (folder / STATE_FILE).exists()
+        trainer = Trainer(model_config, short, data, folder, eval_data=eval_data, resume=again)
+        main = trainer.parallel.is_main
+        if main:
             tqdm.write(f"candidate {k + 1}/{candidates} (seed {short.seed})")
-            model = trainer.train()
-            if trainer.step < select_at or not (folder / STATE_FILE).exists():
-                trainer.save_checkpoint()
-            scores[str(k)] = round(candidate_score(model, data.images), 4)
-            tqdm.write(f"candidate {k}: real-image information {scores[str(k)]} nats")
+        model = trainer.train()
+        if not main:
+            continue
+        if trainer.step < select_at or not (folder / STATE_FILE).exists():
+            trainer.save_checkpoint()
+        scores[str(k)] = round(candidate_score(model, data.images), 4)
+        tqdm.write(f"candidate {k}: real-image information {scores[str(k)]} nats")
+    record_path = out_dir / SELECTION_FILE
+    if main:
         chosen = max(scores, key=lambda k: scores[k])
         record = {"candidates": candidates, "select_at": select_at, "scores_nats": scores, "chosen": int(chosen),
                   "chosen_seed": config.seed + SEED_STRIDE * int(chosen),
@@ -89,9 +123,5 @@ def train_with_selection(
         tmp = record_path.with_name(f".{SELECTION_FILE}.tmp")
         tmp.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, record_path)
-    folder = out_dir / "candidates" / str(record["chosen"])
-    tqdm.write(f"continuing candidate {record['chosen']} (seed {record['chosen_seed']}) to {config.steps} steps")
-    final = replace(config, seed=record["chosen_seed"])
-    trainer = Trainer(model_config, final, data, folder, eval_data=eval_data, resume=True)
-    trainer.model.config = trainer.model.config.with_metadata(selection=record)
-    return trainer.train(), folder
+    trainer.parallel.wait_for_everyone()  # the choice is on disk before any process reads it
+    return json.loads(record_path.read_text(encoding="utf-8"))
