@@ -203,7 +203,8 @@ def test_main_serves_what_loads_and_refuses_only_when_nothing_does(
     (tmp_path / "broken" / "config.json").write_text("{")
     (tmp_path / "broken" / "model.safetensors").write_bytes(b"")
     monkeypatch.delenv("INFOGAN_MODELS", raising=False)
-    monkeypatch.setattr("sys.argv", ["app.py", "--checkpoints", str(tmp_path)])
+    live = tmp_path / "live"  # the Train tab's folder: never the repository's own live/ in a test
+    monkeypatch.setattr("sys.argv", ["app.py", "--checkpoints", str(tmp_path), "--train-dir", str(live)])
     with pytest.raises(SystemExit) as exit_info:
         app.main()
     assert exit_info.value.code == 2
@@ -216,6 +217,13 @@ def test_main_serves_what_loads_and_refuses_only_when_nothing_does(
     demo = launched["demo"]
     notice = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "load-failures")
     assert notice.visible and "**broken**" in notice.value
+    elem_ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
+    assert {"train-start", "train-preview", "train-stop"} <= elem_ids  # the Train tab is on by default
+    assert sorted(p.name for p in live.iterdir()) == ["data", "models", "runs", "zips"]  # all of it under --train-dir
+
+    monkeypatch.setattr("sys.argv", ["app.py", "--checkpoints", str(tmp_path), "--no-train"])
+    app.main()
+    assert "train-start" not in {getattr(b, "elem_id", None) for b in launched["demo"].blocks.values()}
 
 
 def test_a_port_in_use_gives_a_hint_not_a_traceback(
@@ -227,7 +235,7 @@ def test_a_port_in_use_gives_a_hint_not_a_traceback(
         port = taken.getsockname()[1]
         monkeypatch.delenv("INFOGAN_MODELS", raising=False)
         monkeypatch.setattr("sys.argv", ["app.py", "--checkpoints", str(save_tiny_models(tmp_path)), "--port",
-                                         str(port)])  # fmt: skip
+                                         str(port), "--no-train"])  # fmt: skip
         with pytest.raises(SystemExit) as exit_info:
             app.main()
     assert exit_info.value.code == 2

@@ -154,10 +154,22 @@ def restore_from_link(registry: ModelRegistry, ui: UI, request: gr.Request) -> d
     params = dict(request.query_params) if request is not None else {}
     state = state_from_query(registry, params)
     updates = model_updates(registry, ui, state.model_name, state.seed, state.codes)
-    updates[ui.model] = gr.Dropdown(value=state.model_name)
+    # Choices too: models trained on this server since it started are not in the page's first dropdown.
+    updates[ui.model] = gr.Dropdown(choices=registry.names, value=state.model_name)
     if state.notices:
         text = "**This link was not shown exactly:** " + "; ".join(state.notices) + "."
         updates[ui.explore.notice] = gr.Markdown(text, visible=True)
+    return updates
+
+
+@user_errors
+def open_in_explore(registry: ModelRegistry, ui: UI, name: Any, seed: float) -> dict[Any, Any]:
+    """Pick model `name` (e.g. one just trained) in the Model dropdown and show it in the Explore tab."""
+    if name not in registry:
+        raise ValueError(f"model {name!r} is not served (any more); pick one of {registry.names}")
+    updates = switch_model(registry, ui, name, seed)
+    updates[ui.model] = gr.Dropdown(choices=registry.names, value=name)
+    updates[ui.tabs] = gr.Tabs(selected="explore")
     return updates
 
 

@@ -103,6 +103,11 @@ class ModelRegistry:
         self._models[name] = model.eval()
         self._sources[name] = source
 
+    def remove(self, name: str) -> None:
+        """Stop serving `name` (a trained model the Train tab no longer keeps); unknown names are ignored."""
+        self._models.pop(name, None)
+        self._sources.pop(name, None)
+
     @property
     def names(self) -> list[str]:
         return list(self._models)

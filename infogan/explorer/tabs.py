@@ -8,9 +8,13 @@ from typing import Any
 
 import gradio as gr
 
+from ..latent import LatentSpec
+from ..presets import load_preset
 from . import lesson
 from .codes import MAX_SEED
+from .live_training import LiveTraining
 from .registry import ModelRegistry
+from .training_tab import TrainTab, build_train
 
 TITLE = "InfoGAN latent explorer"
 SYNTHETIC_PER_CATEGORY = 100  # the Learn tab's zip; synthesize.download_per_category caps the total at 2,000
@@ -180,6 +184,7 @@ class UI:
     traverse: TraverseTab
     encode: EncodeTab
     learn: LearnTab
+    train: TrainTab | None = None  # only when the server trains (app.py --no-train turns it off)
 
     @property
     def model_outputs(self) -> list[Any]:
@@ -191,10 +196,13 @@ class UI:
                 learn.synthetic_file]  # fmt: skip
 
 
-def build_layout(registry: ModelRegistry) -> UI:
-    models = [registry.get(name) for name in registry.names]
-    n_cat = max(len(m.config.latent.categorical) for m in models)
-    n_cont = max(len(m.config.latent.continuous) for m in models)
+def build_layout(registry: ModelRegistry, live: LiveTraining | None = None) -> UI:
+    """Header, Model dropdown and the tabs; with `live`, a Train tab too."""
+    # Every model that may be shown needs its control slots: the loaded ones and those the Train tab can make.
+    specs = [registry.get(name).config.latent for name in registry.names]
+    if live is not None:
+        specs += [load_preset(name).model.latent for name in live.trainable_presets()]
+    n_cat, n_cont = control_slots(specs)
     with gr.Row(elem_id="header-row"):  # min widths: on a phone the button wraps under the text
         with gr.Column(scale=1, min_width=320):
             gr.Markdown(
@@ -214,4 +222,10 @@ def build_layout(registry: ModelRegistry) -> UI:
         traverse = build_traverse()
         encode = build_encode(n_cat)
         learn = build_learn()
-    return UI(model, api_button, tabs, explore, traverse, encode, learn)
+        train = build_train(live) if live is not None else None
+    return UI(model, api_button, tabs, explore, traverse, encode, learn, train)
+
+
+def control_slots(specs: list[LatentSpec]) -> tuple[int, int]:
+    """How many dropdowns and sliders Explore needs: the most categorical and continuous codes of any spec."""
+    return max(len(s.categorical) for s in specs), max(len(s.continuous) for s in specs)

@@ -18,10 +18,12 @@ import gradio as gr
 from PIL import Image
 
 from ..export import synthesize
-from . import callbacks, limits
+from . import callbacks, limits, training_tab
+from .live_training import LiveTraining
 from .outputs import OutputStore, start_cache_trimmer
 from .registry import ModelRegistry
 from .tabs import TITLE, UI, build_layout
+from .training_tab import TrainTab
 
 CSS = """
 #explore-image img, #traverse-grid img, #baseline-grid img, #traverse-animation img, #q-view img {
@@ -31,6 +33,8 @@ CSS = """
   background: var(--body-background-fill); }
 #header-row { align-items: flex-start; }
 #link-notice { border-left: 4px solid #d97706; padding-left: 8px; }
+.train-progress { display: flex; gap: 12px; align-items: center; }
+.train-progress progress { flex: 1; height: 14px; }
 .katex-display, #learn-architecture pre { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
 @media (max-width: 700px) {
   #explore-row { flex-direction: column; flex-wrap: nowrap; }
@@ -59,9 +63,17 @@ COPY_LINK_JS = """(query) => {
 def bind(fn: Callable, *args: Any) -> Callable:
     """`functools.partial` that keeps `fn`'s type hints: Gradio finds the `gr.Request` parameter through them."""
 
-    @functools.wraps(fn)
-    def bound(*rest: Any, **kwargs: Any) -> Any:
-        return fn(*args, *rest, **kwargs)
+    if inspect.isgeneratorfunction(fn):  # Gradio streams only from functions that are generators themselves
+
+        @functools.wraps(fn)
+        def bound(*rest: Any, **kwargs: Any) -> Any:
+            yield from fn(*args, *rest, **kwargs)
+
+    else:
+
+        @functools.wraps(fn)
+        def bound(*rest: Any, **kwargs: Any) -> Any:
+            return fn(*args, *rest, **kwargs)
 
     bound.__signature__ = inspect.signature(functools.partial(fn, *args))  # type: ignore[attr-defined]
     return bound
@@ -120,32 +132,62 @@ def wire_encode(registry: ModelRegistry, ui: UI, render: dict[str, Any], demo: g
                    [ui.tabs, *ui.explore.controls], api_visibility="private").then(**render)  # fmt: skip
 
 
-def build_demo(registry: ModelRegistry) -> gr.Blocks:
-    """The explorer UI for the models in `registry` (at least one)."""
+def wire_learn(registry: ModelRegistry, ui: UI) -> None:
+    ui.learn.estimate_button.click(functools.partial(callbacks.estimate_information, registry), [ui.model],
+                                   [ui.learn.estimate], api_visibility="private")  # fmt: skip
+    # One zip at a time (about a second of CPU each), and only the newest 8 kept: any visitor can press it.
+    downloads = synthesize.DownloadStore(keep=8)
+    ui.learn.synthetic_button.click(functools.partial(callbacks.make_synthetic_set, registry, downloads), ui.model,
+                                    ui.learn.synthetic_file, api_name="synthetic_set", api_visibility="undocumented",
+                                    concurrency_limit=1)  # fmt: skip
+
+
+def wire_train(
+    live: LiveTraining, registry: ModelRegistry, store: OutputStore, ui: UI, tab: TrainTab, render: dict[str, Any]
+) -> None:
+    owner = training_tab.RunOwner()
+    # A run holds its worker for minutes; the lane's second worker lets a second visitor hear "busy" at once.
+    tab.start.click(bind(training_tab.stream_training, live, registry, store, tab, ui.model, owner),
+                    [tab.preset, tab.steps], [tab.progress, tab.preview, tab.plot, ui.model, tab.trained, tab.download],
+                    api_visibility="private", show_progress="hidden", concurrency_id=training_tab.TRAIN_LANE,
+                    concurrency_limit=2)  # fmt: skip
+    tab.stop.click(bind(training_tab.stop_training, live, owner), None, None, api_visibility="private")
+    tab.preset.input(functools.partial(training_tab.steps_for, live), tab.preset, tab.steps, api_visibility="private")
+    tab.trained.input(functools.partial(training_tab.download_update, live), tab.trained, tab.download,
+                      api_visibility="private")  # fmt: skip
+    tab.explore.click(functools.partial(callbacks.open_in_explore, registry, ui), [tab.trained, ui.explore.seed],
+                      [ui.model, ui.tabs, *ui.model_outputs], api_visibility="private").then(**render)  # fmt: skip
+    tab.push.click(functools.partial(training_tab.push_to_hub, live), [tab.trained, tab.repo_id, tab.token],
+                   tab.pushed, api_visibility="private", concurrency_limit=1)  # fmt: skip
+    # Opening the tab lists the models trained meanwhile (by anyone) and shows a run already going.
+    tab.tab.select(functools.partial(training_tab.list_trained, live, registry, tab, ui.model), tab.trained,
+                   [tab.trained, tab.download, tab.progress, ui.model], api_visibility="private")  # fmt: skip
+
+
+def build_demo(registry: ModelRegistry, live: LiveTraining | None = None) -> gr.Blocks:
+    """The explorer UI for the models in `registry` (at least one); with `live`, a Train tab that adds models."""
+    if live is not None:
+        training_tab.sync_trained(registry, live)  # models trained before a restart are served again
     if not len(registry):
         raise ValueError("the registry has no models: add checkpoints/<name>/ folders or pass --models user/repo")
     # delete_cache: every rendered PNG lands in Gradio's cache; drop files older than CACHE_MAX_AGE_S (checked
     # each minute); launch() also caps the cache's size.
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(60, limits.CACHE_MAX_AGE_S)) as demo:
         store = OutputStore(root=Path(demo.GRADIO_CACHE) / "outputs")  # inside Gradio's cache: served, not copied
-        ui = build_layout(registry)
+        ui = build_layout(registry, live)
         # Gradio opens its API page from the footer's button; the header's is easier to find (and works on phones).
         ui.api_button.click(None, js=OPEN_API_JS, api_visibility="private")
         render = wire_explore(registry, store, ui)
         wire_traverse(registry, store, ui, demo)
         wire_encode(registry, ui, render, demo)
-        ui.learn.estimate_button.click(functools.partial(callbacks.estimate_information, registry), [ui.model],
-                                       [ui.learn.estimate], api_visibility="private")  # fmt: skip
-        # One zip at a time (about a second of CPU each), and only the newest 8 kept: any visitor can press it.
-        downloads = synthesize.DownloadStore(keep=8)
-        ui.learn.synthetic_button.click(functools.partial(callbacks.make_synthetic_set, registry, downloads), ui.model,
-                                        ui.learn.synthetic_file, api_name="synthetic_set",
-                                        api_visibility="undocumented", concurrency_limit=1)  # fmt: skip
+        wire_learn(registry, ui)
         outputs = [ui.model, *ui.model_outputs]
         demo.load(bind(callbacks.restore_from_link, registry, ui), None, outputs,
                   api_visibility="private").then(**render)  # fmt: skip
         ui.model.input(functools.partial(callbacks.switch_model, registry, ui), [ui.model, ui.explore.seed],
                        ui.model_outputs, api_visibility="private").then(**render)  # fmt: skip
+        if live is not None and ui.train is not None:
+            wire_train(live, registry, store, ui, ui.train, render)
         api = callbacks.GenerateAPI(registry, store)
         gr.api(api, api_name="generate", api_description=api.description())
     return demo
