@@ -230,17 +230,29 @@ class LiveTraining:
 
     def finished_models(self) -> list[tuple[str, Path]]:
         """(name, folder) of every trained model kept, newest first."""
-        folders = [p for p in self.models_dir.iterdir() if p.is_dir() and (p / "model.safetensors").is_file()]
-        folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        return [(p.name, p) for p in folders]
+        dated = []
+        for folder in self.models_dir.iterdir():
+            try:
+                if (folder / "model.safetensors").is_file():
+                    dated.append((folder.stat().st_mtime, folder))
+            except OSError:  # removed (max_kept) while we looked
+                continue
+        return [(folder.name, folder) for _, folder in sorted(dated, reverse=True)]
 
     def zip_model(self, name: str) -> Path:
         """A zip of the model's Hub-format folder (config.json, model.safetensors, README.md, previews)."""
         models = dict(self.finished_models())
         if name not in models:
             raise ValueError(f"no trained model named {name!r}; choose one of {sorted(models)}")
+        try:
+            return self._zip(name, models[name])
+        except FileNotFoundError:  # pruned while we zipped it
+            raise ValueError(f"{name} was just removed: at most {self.max_kept} trained models are kept") from None
+
+    def _zip(self, name: str, folder: Path) -> Path:
+        """Zip `folder` as `name/...` into zips/ (temp file + rename); an up-to-date zip is reused."""
         target = self.zips_dir / f"{name}.zip"
-        files = sorted(p for p in models[name].iterdir() if p.is_file())
+        files = sorted(p for p in folder.iterdir() if p.is_file())
         if target.exists() and target.stat().st_mtime >= max(p.stat().st_mtime for p in files):
             return target
         partial = self.zips_dir / f".{name}.{uuid.uuid4().hex}.tmp"
