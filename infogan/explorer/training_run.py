@@ -29,15 +29,12 @@ from PIL import Image
 from ..data import ImageData, load_dataset
 from ..export.visualize import labelled_traversal
 from ..latent import CategoricalCode
-from ..metrics.evaluate import categorical_information
 from ..presets import load_preset
 
 PREVIEW_SEED = 0  # fixed noise: every preview of a run shows the same rows, so frames compare
 PREVIEW_ROWS = 5
 PREVIEW_EVERY_S = 3.0  # at least this long between previews ...
 PREVIEW_SHARE = 0.1  # ... and long enough that drawing them takes at most this share of the run
-SEED_STRIDE = 1000  # candidate k trains with seed + 1000·k, as train.py --candidates does
-SCORED_IMAGES = 10_000  # real training images a candidate's categorical information is measured on (no labels)
 GPU_DURATION_S = 240  # the GPU time asked of a ZeroGPU Space per run; runs there are capped a little below it
 
 # Events a run yields; the last one is always "done", "stopped" or "failed".
@@ -206,7 +203,7 @@ class _Progress:
 
 def _train(plan: RunPlan, progress: _Progress) -> Any:
     """Train the plan: one run, or label-free restarts when the plan has candidates. Returns the model to publish."""
-    from ..training import TrainConfig, Trainer
+    from ..training import TrainConfig, Trainer, train_with_selection
 
     preset = load_preset(plan.preset)
     known = {f.name for f in fields(TrainConfig)}
@@ -222,31 +219,11 @@ def _train(plan: RunPlan, progress: _Progress) -> Any:
     if plan.candidates < 2:
         trainer = Trainer(preset.model, config, data, run_dir / "run", eval_data=eval_data)
         progress.follow(trainer, 0, f"training {plan.preset} on {trainer.device}")
-        trainer.train(**hooks)
-        return trainer.export_model()
-    scores = []
-    for k in range(plan.candidates):
-        short = replace(config, steps=plan.select_at, checkpoint_every=plan.select_at, seed=plan.seed + SEED_STRIDE * k)
-        trainer = Trainer(preset.model, short, data, run_dir / f"candidate-{k}")
-        progress.follow(trainer, k * plan.select_at, f"candidate {k + 1} of {plan.candidates} (seed {short.seed})")
-        scores.append(candidate_score(trainer.train(**hooks), data))
-    chosen = max(range(plan.candidates), key=scores.__getitem__)
-    final = replace(config, seed=plan.seed + SEED_STRIDE * chosen)
-    trainer = Trainer(preset.model, final, data, run_dir / f"candidate-{chosen}", eval_data=eval_data, resume=True)
-    progress.follow(trainer, (plan.candidates - 1) * plan.select_at, f"finishing candidate {chosen + 1} "
-                    f"(real-image information {scores[chosen]:.3f} nats, the highest)")  # fmt: skip
-    trainer.train(**hooks)
-    model = trainer.export_model()
-    selection = {"candidates": plan.candidates, "select_at": plan.select_at, "chosen_seed": final.seed,
-                 "scores_nats": [round(s, 4) for s in scores]}  # fmt: skip
-    model.config = model.config.with_metadata(selection=selection)
+        return trainer.train(**hooks)
+    # Label-free restarts exactly as `train.py --candidates` runs them, reported as one run of total_steps steps.
+    model, _ = train_with_selection(preset.model, config, data, run_dir, eval_data=eval_data,
+                                    on_phase=progress.follow, **hooks)  # fmt: skip
     return model
-
-
-def candidate_score(model: Any, data: ImageData) -> float:
-    """Mean information (nats) Q's categorical codes carry about real training images: the label-free choice."""
-    information = categorical_information(model, data.images[:SCORED_IMAGES])
-    return sum(information.values()) / len(information)
 
 
 def _publish(plan: RunPlan, model: Any) -> tuple[str, Path]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ from .trainer import Trainer
 SELECTION_FILE = "selection.json"
 SEED_STRIDE = 1000
 SCORED_IMAGES = 10_000  # real training images Q reads to score a candidate (no labels involved)
+# Called before each phase with its Trainer, the steps done in earlier phases and a one-line description, so a live
+# caller (the explorer's Train tab) can count steps over the whole run and say which candidate is training.
+PhaseHook = Callable[[Trainer, int, str], None]
 
 
 def candidate_score(model: InfoGAN, images: Any) -> float:
@@ -52,13 +56,15 @@ def train_with_selection(
     select_at: int | None = None,
     eval_data: ImageData | None = None,
     resume: bool = False,
+    on_phase: PhaseHook | None = None,
+    **hooks: Any,
 ) -> tuple[InfoGAN, Path]:
     """Train `candidates` runs for `select_at` steps, keep the best by real-image information, finish it.
 
     `candidates` and `select_at` default to the config's (`select_at` None: half the steps). Under torchrun /
     accelerate launch every process trains each candidate in turn; process 0 scores them and records the choice,
     which every process then reads. Returns the trained model and the chosen candidate's run folder (its `model/` is
-    the final checkpoint).
+    the final checkpoint). `hooks` (`on_log`, `should_stop`) go to every phase's `Trainer.train`.
     """
     candidates = config.candidates if candidates is None else candidates
     select_at = (config.select_at or config.steps // 2) if select_at is None else select_at
@@ -77,14 +83,33 @@ def train_with_selection(
         raise ValueError(f"--resume: {out_dir} was started with candidates={record.get('candidates')}, "
                          f"select_at={record.get('select_at')}; resume with the same values")  # fmt: skip
     if "chosen" not in record:
-        record = _train_candidates(model_config, config, data, out_dir, candidates, select_at, eval_data)
+        phases = Phases(candidates, select_at, on_phase)
+        record = _train_candidates(model_config, config, data, out_dir, phases, eval_data, hooks)
     folder = out_dir / "candidates" / str(record["chosen"])
     final = replace(config, seed=record["chosen_seed"])
     trainer = Trainer(model_config, final, data, folder, eval_data=eval_data, resume=True)
+    phase = (f"continuing candidate {record['chosen']} (seed {record['chosen_seed']}, real-image information "
+             f"{record['scores_nats'][str(record['chosen'])]} nats, the highest) to {config.steps} steps")  # fmt: skip
     if trainer.parallel.is_main:
-        tqdm.write(f"continuing candidate {record['chosen']} (seed {record['chosen_seed']}) to {config.steps} steps")
+        tqdm.write(phase)
+    if on_phase is not None:
+        on_phase(trainer, (candidates - 1) * select_at, phase)
     trainer.model.config = trainer.model.config.with_metadata(selection=record)
-    return trainer.train(), folder
+    return trainer.train(**hooks), folder
+
+
+class Phases:
+    """The candidates' schedule: how many, how long each, and who hears when one starts."""
+
+    def __init__(self, candidates: int, select_at: int, on_phase: PhaseHook | None) -> None:
+        self.candidates, self.select_at, self.on_phase = candidates, select_at, on_phase
+
+    def start(self, k: int, trainer: Trainer, seed: int) -> None:
+        if trainer.parallel.is_main:
+            tqdm.write(f"candidate {k + 1}/{self.candidates} (seed {seed})")
+        if self.on_phase is not None:
+            done = k * self.select_at  # steps of the earlier candidates
+            self.on_phase(trainer, done, f"candidate {k + 1} of {self.candidates} (seed {seed})")
 
 
 def _train_candidates(
@@ -92,12 +117,13 @@ def _train_candidates(
     config: TrainConfig,
     data: ImageData,
     out_dir: Path,
-    candidates: int,
-    select_at: int,
+    phases: Phases,
     eval_data: ImageData | None,
+    hooks: dict[str, Any],
 ) -> dict[str, Any]:
     """Train (or finish) every candidate to `select_at`; process 0 scores them and writes the choice; every
     process returns it (read back after a barrier: BatchNorm's running statistics, hence scores, are per process)."""
+    candidates, select_at = phases.candidates, phases.select_at
     scores = {}
     for k in range(candidates):
         folder = out_dir / "candidates" / str(k)
@@ -105,9 +131,8 @@ def _train_candidates(
         again = (folder / STATE_FILE).exists()
         trainer = Trainer(model_config, short, data, folder, eval_data=eval_data, resume=again)
         main = trainer.parallel.is_main
-        if main:
-            tqdm.write(f"candidate {k + 1}/{candidates} (seed {short.seed})")
-        model = trainer.train()
+        phases.start(k, trainer, short.seed)
+        model = trainer.train(**hooks)
         if not main:
             continue
         if trainer.step < select_at or not (folder / STATE_FILE).exists():

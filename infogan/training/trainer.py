@@ -156,17 +156,22 @@ class Trainer:
         on_log: Callable[[dict[str, Any]], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> InfoGAN:
-        """Train until `config.steps`, writing logs, previews and checkpoints; returns the trained model.
+        """Train until `config.steps`, writing logs, previews and checkpoints; returns the trained model as saved in
+        the run folder's `model/` (with the weight-averaged G when `ema_decay` is on, and the run's metadata).
 
         `on_log(record)` is called on process 0 with each log record (the line written to log.jsonl), between steps,
         so it may read or export the model (live previews). `should_stop()` is asked before every step; when it
         answers True the run stops and TrainingStoppedError is raised (the last checkpoint stays resumable).
         """
         try:
-            return loop.run(self, on_log, should_stop)
+            loop.run(self, on_log, should_stop)
         finally:  # leave the model as a normal module, not mid-G-step (D side frozen)
             for p in self.optimisation_step.discriminator_side:
                 p.requires_grad_(True)
+        # What the run folder holds, not the live G: a caller that pushes or saves it must not undo the average.
+        exported = self.export_model()
+        exported.config = self.model.config
+        return exported
 
     @torch.no_grad()
     def export_model(self) -> InfoGAN:
