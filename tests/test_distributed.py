@@ -109,6 +109,7 @@ def test_batch_must_split_evenly_over_processes() -> None:
         parallel.rows(32)
 
 
+@pytest.mark.slow  # two torchrun processes, ≈ 9 s on 2 cores
 def test_two_processes_train_label_free_restarts(tmp_path: Path) -> None:
     """--candidates under torchrun: both processes train each candidate in turn, process 0 scores and records the
     choice, both finish the chosen one; the same run then resumes in one process without retraining anything."""
