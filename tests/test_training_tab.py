@@ -4,6 +4,7 @@ the Hub push (to the local stand-in Hub). The browser test is tests/test_train_b
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import time
@@ -62,7 +63,7 @@ def test_a_run_streams_previews_and_the_model_joins_the_registry(live: LiveTrain
     previews = [u[tab.preview] for u in updates if tab.preview in u]
     assert len(previews) >= 2 and len(set(previews)) == len(previews)  # each new picture is a new file
     plot = next(u[tab.plot] for u in reversed(updates) if tab.plot in u)
-    assert set(plot["series"]) == {"D loss", "G loss", f"I(digit; G) ≥ (nats, at most {math.log(10):.2f})"}
+    assert set(plot["series"]) == {"D loss", "G loss", f"I(digit; G), lower bound in nats (max {math.log(10):.2f})"}
     assert plot["step"].max() == 30
     final = updates[-1]
     name = final[tab.trained].value
@@ -203,3 +204,14 @@ def test_progress_and_plot_helpers() -> None:
                                     training_tab.plot_series("mnist"))  # fmt: skip
     assert list(frame["value"]) == [1.3, 0.7, 0.2] and list(frame["step"]) == [10, 10, 10]
     assert training_tab.parse_steps(800.0) == 800 and training_tab.parse_steps("") is None
+
+
+def test_the_plot_has_a_legend_of_fixed_colours() -> None:
+    """Gradio's LinePlot clips its own legend, so the tab draws one: every curve a fixed colour, in both places."""
+    series = training_tab.plot_series("mnist")
+    colors = training_tab.series_colors(["mnist", "fashion-mnist"])
+    legend = training_tab.legend_html("mnist")
+    assert all(label in colors for label in series.values())
+    assert len({colors[label] for label in series.values()}) == len(series)  # tellable apart
+    for label in series.values():
+        assert f"background:{colors[label]}" in legend and html.escape(label) in legend

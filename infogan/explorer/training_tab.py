@@ -27,6 +27,9 @@ from .outputs import OutputStore
 from .registry import ModelRegistry
 
 LOSS_SERIES = {"d_loss": "D loss", "g_loss": "G loss"}  # trainer log record key → legend text
+# The plot's colours, fixed per curve and drawn in our own legend: Gradio 6's LinePlot clips its legend's entries
+# (only the title "series" shows), so a reader could not tell the curves apart.
+PALETTE = ("#4c78a8", "#f58518", "#e45756", "#54a24b", "#b279a2", "#9d755d")
 TRAIN_LANE = "train"  # its own lane: a run holds one worker for minutes; the second lets "busy" answer at once
 
 
@@ -42,6 +45,7 @@ class TrainTab:
     progress: gr.HTML
     preview: gr.Image
     plot: gr.LinePlot
+    legend: gr.HTML
     trained: gr.Dropdown  # the models this server trained (kept ones), for Explore, download and push
     explore: gr.Button
     download: gr.DownloadButton
@@ -81,8 +85,11 @@ def build_train(live: LiveTraining) -> TrainTab:
             preview = gr.Image(label="Live preview: a column per category, a row per noise sample", type="filepath",
                                format="png", interactive=False, elem_id="train-preview", height=560,
                                scale=3)  # fmt: skip
-            plot = gr.LinePlot(None, x="step", y="value", color="series", label="Losses and information",
-                               x_title="step", y_title="", height=300, elem_id="train-plot", scale=2)  # fmt: skip
+            with gr.Column(scale=2):
+                plot = gr.LinePlot(None, x="step", y="value", color="series", label="Losses and information",
+                                   x_title="step", y_title="", height=300, elem_id="train-plot",
+                                   color_map=series_colors(presets))  # fmt: skip
+                legend = gr.HTML(legend_html(presets[0]) if presets else "", elem_id="train-legend")
         with gr.Row(equal_height=True):
             trained = gr.Dropdown(label="Your trained models (newest first)", elem_id="train-models")
             explore = gr.Button("Explore it →", variant="primary", elem_id="train-explore")
@@ -94,8 +101,8 @@ def build_train(live: LiveTraining) -> TrainTab:
                                    info="used for this push only, never stored")  # fmt: skip
                 push = gr.Button("Push", elem_id="train-push")
             pushed = gr.Markdown(elem_id="train-pushed")
-    return TrainTab(tab, preset, steps, start, stop, progress, preview, plot, trained, explore, download, repo_id,
-                    token, push, pushed)  # fmt: skip
+    return TrainTab(tab, preset, steps, start, stop, progress, preview, plot, legend, trained, explore, download,
+                    repo_id, token, push, pushed)  # fmt: skip
 
 
 # ---- pure helpers (no Gradio state) --------------------------------------------------------------------------------
@@ -120,10 +127,30 @@ def plot_series(preset: str) -> dict[str, str]:
     series = dict(LOSS_SERIES)
     codes = load_preset(preset).model.latent.categorical
     for code in codes:
-        series[f"info/{code.name}"] = f"I({code.name}; G) ≥ (nats, at most {math.log(code.size):.2f})"
+        series[f"info/{code.name}"] = f"I({code.name}; G), lower bound in nats (max {math.log(code.size):.2f})"
     if not codes:
         series["information_nats"] = "information bound, all codes (nats)"
     return series
+
+
+def series_colors(presets: list[str]) -> dict[str, str]:
+    """One colour per curve label of every trainable preset, by the curve's place in its preset's list."""
+    colors: dict[str, str] = {}
+    for preset in presets:
+        for i, label in enumerate(plot_series(preset).values()):
+            colors.setdefault(label, PALETTE[i % len(PALETTE)])
+    return colors
+
+
+def legend_html(preset: str) -> str:
+    """The plot's legend for `preset`'s curves: a colour swatch and the label, one per curve."""
+    colors = series_colors([preset])
+    items = "".join(
+        f'<span style="margin-right:14px;white-space:nowrap"><span style="display:inline-block;width:18px;height:3px;'
+        f'vertical-align:middle;margin-right:6px;background:{color}"></span>{html.escape(label)}</span>'
+        for label, color in colors.items()
+    )
+    return f'<div class="train-legend" style="font-size:0.85em">{items}</div>'
 
 
 def loss_frame(history: Any, series: dict[str, str] = LOSS_SERIES) -> pd.DataFrame:
@@ -214,7 +241,8 @@ def stream_training(
     last, shown, series = snapshot, None, plot_series(preset)
     try:
         for last in itertools.chain([snapshot], snapshots):
-            updates = {tab.progress: progress_html(last), **plot_update(tab, last, series)}
+            updates = {tab.progress: progress_html(last), tab.legend: legend_html(preset),
+                       **plot_update(tab, last, series)}  # fmt: skip
             if last.preview is not None and last.preview is not shown:  # a new picture: a new file (the src changes)
                 shown = last.preview
                 updates[tab.preview] = str(store.save_image(shown, f"{preset}-step{last.step}"))

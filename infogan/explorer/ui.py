@@ -148,7 +148,8 @@ def wire_train(
     owner = training_tab.RunOwner()
     # A run holds its worker for minutes; the lane's second worker lets a second visitor hear "busy" at once.
     tab.start.click(bind(training_tab.stream_training, live, registry, store, tab, ui.model, owner),
-                    [tab.preset, tab.steps], [tab.progress, tab.preview, tab.plot, ui.model, tab.trained, tab.download],
+                    [tab.preset, tab.steps],
+                    [tab.progress, tab.preview, tab.plot, tab.legend, ui.model, tab.trained, tab.download],
                     api_visibility="private", show_progress="hidden", concurrency_id=training_tab.TRAIN_LANE,
                     concurrency_limit=2)  # fmt: skip
     tab.stop.click(bind(training_tab.stop_training, live, owner), None, None, api_visibility="private")
