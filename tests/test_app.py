@@ -219,7 +219,8 @@ def test_main_serves_what_loads_and_refuses_only_when_nothing_does(
     assert notice.visible and "**broken**" in notice.value
     elem_ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
     assert {"train-start", "train-preview", "train-stop"} <= elem_ids  # the Train tab is on by default
-    assert sorted(p.name for p in live.iterdir()) == ["data", "models", "runs", "zips"]  # all of it under --train-dir
+    # all of it under --train-dir, which the Train tab marks as its own
+    assert sorted(p.name for p in live.iterdir()) == [".infogan-live", "data", "models", "runs", "zips"]
 
     monkeypatch.setattr("sys.argv", ["app.py", "--checkpoints", str(tmp_path), "--no-train"])
     app.main()

@@ -211,3 +211,33 @@ def test_constructor_rejects_bad_settings(tmp_path: Path) -> None:
                              ({"batch_size": 1}, "batch_size")]:  # fmt: skip
         with pytest.raises(ValueError, match=expected):
             LiveTraining(tmp_path, device="cpu", **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_foreign_folder_is_refused_and_left_untouched(tmp_path: Path, fake_data: Path) -> None:
+    """`--train-dir .` beside train.py's runs/: the Train tab would clear runs/ and prune models/ — so it refuses."""
+    users = tmp_path / "project"
+    (users / "runs" / "mnist").mkdir(parents=True)
+    (users / "runs" / "mnist" / "training_state.pt").write_bytes(b"a user's run")
+    before = files_under(users)
+    with pytest.raises(ValueError, match=r"not empty and is not a Train tab folder .*--train-dir"):
+        LiveTraining(users, data_dir=fake_data, device="cpu")
+    assert files_under(users) == before
+    own = LiveTraining(tmp_path / "fresh", data_dir=fake_data, batch_size=BATCH, device="cpu")
+    assert list(own.stream("mnist", MIN_STEPS))[-1].state == "done"
+    again = LiveTraining(tmp_path / "fresh", data_dir=fake_data, device="cpu")  # its own folder: accepted again
+    assert [name for name, _ in again.finished_models()] == [name for name, _ in own.finished_models()]
+
+
+def test_stop_after_the_last_step_keeps_nothing(live: LiveTraining, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop pressed while the run saves its last checkpoint: the page said "nothing is kept", so nothing is."""
+    train = training_run._train
+
+    def train_then_stop(plan: RunPlan, progress: object) -> object:
+        model = train(plan, progress)
+        training_run.request_stop(plan)  # the visitor's Stop, after the last step's should_stop() was asked
+        return model
+
+    monkeypatch.setattr(training_run, "_train", train_then_stop)
+    final = list(live.stream("mnist", MIN_STEPS))[-1]
+    assert final.state == "stopped" and "nothing was kept" in final.message
+    assert live.finished_models() == [] and not any(live.runs_dir.iterdir())

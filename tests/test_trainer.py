@@ -475,3 +475,13 @@ def test_the_training_wing_stays_readable() -> None:
                 if length > limit:
                     too_long.append(f"{path.name}: {node.name} has {length} lines (limit {limit})")
     assert too_long == []
+
+
+def test_a_log_line_cut_short_does_not_block_resume(shapes: ImageData, tmp_path: Path) -> None:
+    """A kill or a full disk mid-write leaves half a JSON line: resume drops it instead of failing on it."""
+    config = TrainConfig(dataset="folder", steps=4, batch_size=32, log_every=1, sample_every=10**6, checkpoint_every=2)
+    Trainer(tiny_config(), config, shapes, tmp_path / "run").train()
+    with (tmp_path / "run" / "log.jsonl").open("a", encoding="utf-8") as log:
+        log.write('{"step": 5, "d_lo')
+    Trainer(tiny_config(), replace(config, steps=6), shapes, tmp_path / "run", resume=True).train()
+    assert [r["step"] for r in read_log(tmp_path / "run")] == [1, 2, 3, 4, 5, 6]

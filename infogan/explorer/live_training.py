@@ -105,6 +105,7 @@ class LiveTraining:
                                        or batch_size < 2):  # fmt: skip
             raise ValueError(f"batch_size must be an integer ≥ 2 or None (the preset's), got {batch_size!r}")
         self.root = Path(root).resolve()
+        claim_folder(self.root)  # before anything below deletes or prunes in it
         self.models_dir, self.runs_dir, self.zips_dir = self.root / "models", self.root / "runs", self.root / "zips"
         self.data_dir = Path(data_dir).resolve() if data_dir is not None else self.root / "data"
         self.max_kept, self.batch_size = max_kept, batch_size
@@ -272,6 +273,26 @@ class LiveTraining:
             folder.rename(doomed)
             shutil.rmtree(doomed, ignore_errors=True)
             (self.zips_dir / f"{name}.zip").unlink(missing_ok=True)
+
+
+# ---- the app's own folder ------------------------------------------------------------------------------------------
+
+OWNER_MARK = ".infogan-live"  # written into a folder LiveTraining owns; only such a folder is ever cleaned or pruned
+
+
+def claim_folder(root: Path) -> None:
+    """Make `root` the Train tab's own folder, or refuse: a server start clears root/runs and prunes root/models,
+    which must never touch a user's own training runs (`--train-dir .` beside train.py's runs/, say)."""
+    mark = root / OWNER_MARK
+    if mark.is_file():
+        return
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise ValueError(f"{root} is not empty and is not a Train tab folder (no {OWNER_MARK} in it): the Train tab "
+                         "deletes unfinished runs and old models in its folder, so give it a new or empty one "
+                         "(app.py --train-dir)")  # fmt: skip
+    root.mkdir(parents=True, exist_ok=True)
+    mark.write_text("This folder belongs to the InfoGAN explorer's Train tab; it may delete what is in it.\n",
+                    encoding="utf-8")  # fmt: skip
 
 
 # ---- plans -----------------------------------------------------------------------------------------------------------

@@ -142,10 +142,13 @@ def _run(plan: RunPlan, emit: Callable[[RunEvent], None]) -> None:
 
         emit(RunEvent(STATUS, 0, total, f"loading the {plan.preset} preset's data"))
         model = _train(plan, progress)
+        preview = progress.render(model)  # before publishing: a failure here must not leave a listed model
+        if plan.stop_file.exists():  # Stop pressed after the last step: the page was told nothing is kept
+            raise TrainingStoppedError("stopped after the last step")
         emit(RunEvent(STATUS, total, total, "saving the model"))
         name, folder = _publish(plan, model)
         final = RunEvent(DONE, total, total, f"trained {name}", model_name=name, model_dir=str(folder),
-                         preview=progress.render(model))  # fmt: skip
+                         preview=preview)  # fmt: skip
     except TrainingStoppedError:
         final = RunEvent(STOPPED, progress.done, total, progress.stop_reason())
     except Exception as err:  # one clear line for the page; the server log keeps the rest

@@ -92,7 +92,7 @@ class RunFolder:
         """Drop log lines written after `step` (the checkpoint resumed from): those steps are about to be redone."""
         if self.log.exists():
             kept = [line for line in self.log.read_text(encoding="utf-8").splitlines(keepends=True)
-                    if json.loads(line).get("step", 0) <= step]  # fmt: skip
+                    if _logged_step(line) <= step]  # fmt: skip
             self.log.write_text("".join(kept), encoding="utf-8")
 
     def write_checkpoint(self, exported: InfoGAN, make_state: Callable[[], dict[str, Any]], step: int) -> None:
@@ -151,3 +151,12 @@ class RunFolder:
             return torch.load(path, weights_only=True)["step"] if path.exists() else "none yet"
         except Exception:  # only used in error messages: never mask the error being reported
             return "unknown"
+
+
+def _logged_step(line: str) -> float:
+    """The step a log line records; a line cut short by a kill or a full disk counts as after every checkpoint
+    (dropped), so it cannot block --resume."""
+    try:
+        return json.loads(line).get("step", 0)
+    except ValueError:
+        return float("inf")
