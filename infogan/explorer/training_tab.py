@@ -14,6 +14,7 @@ import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -176,9 +177,12 @@ def parse_steps(steps: Any) -> int | None:
 def sync_trained(registry: ModelRegistry, live: LiveTraining) -> list[str]:
     """Serve exactly the trained models the backend keeps: load new ones, drop pruned ones. Returns their names."""
     kept = dict(live.finished_models())
-    root = str(live.models_dir)
-    for name in registry.names:
-        if registry.source(name).startswith(root) and name not in kept:
+    for name in list(registry.names):
+        try:
+            trained_here = Path(registry.source(name)).parent == live.models_dir  # not a sibling like models_old/
+        except (ValueError, KeyError):  # another visitor's callback removed it a moment ago
+            continue
+        if trained_here and name not in kept:
             registry.remove(name)
     for name, folder in kept.items():
         if name not in registry:
