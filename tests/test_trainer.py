@@ -485,3 +485,14 @@ def test_a_log_line_cut_short_does_not_block_resume(shapes: ImageData, tmp_path:
         log.write('{"step": 5, "d_lo')
     Trainer(tiny_config(), replace(config, steps=6), shapes, tmp_path / "run", resume=True).train()
     assert [r["step"] for r in read_log(tmp_path / "run")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_divergence_before_any_checkpoint_says_to_start_again(shapes: ImageData, tmp_path: Path) -> None:
+    """With nothing saved yet, --resume would fail: the message says to start again instead."""
+    config = TrainConfig(dataset="folder", steps=10, batch_size=16, log_every=1, sample_every=10**6, checkpoint_every=5)
+    trainer = Trainer(tiny_config(), config, shapes, tmp_path)
+    with torch.no_grad():
+        trainer.model.generator.upsample[-2].weight.fill_(math.nan)
+    with pytest.raises(TrainingDivergedError, match=r"at step 1 .*No checkpoint was written yet: start again") as err:
+        trainer.train()
+    assert "--resume" not in str(err.value) and not (tmp_path / STATE_FILE).exists()

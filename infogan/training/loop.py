@@ -120,10 +120,13 @@ def _stop_if_diverged(trainer: Trainer, sums: dict[str, float], first_unchecked:
     bad = sorted(k for k, v in sums.items() if not math.isfinite(v))
     last = trainer.step
     when = f"at step {last}" if first_unchecked == last else f"in steps {first_unchecked}–{last}"
-    raise TrainingDivergedError(
-        f"non-finite loss {when} ({', '.join(bad)}). The last good checkpoint is in {trainer.out_dir} "
-        f"(step {trainer.run_folder.saved_step()}); resume it with --resume, e.g. with lower learning rates or λ."
-    )
+    saved = trainer.run_folder.saved_step()
+    if isinstance(saved, int):
+        advice = (f"The last good checkpoint is in {trainer.out_dir} (step {saved}); resume it with --resume, e.g. "
+                  "with lower learning rates or λ.")  # fmt: skip
+    else:  # nothing to resume from: say so rather than point at a --resume that would fail
+        advice = "No checkpoint was written yet: start again with lower learning rates or λ."
+    raise TrainingDivergedError(f"non-finite loss {when} ({', '.join(bad)}). {advice}")
 
 
 def _record(trainer: Trainer, sums: dict[str, float], window: StatsWindow) -> dict[str, Any]:
